@@ -1,0 +1,107 @@
+"""Production secrets from AWS Secrets Manager: one JSON object, cached with a TTL, never logged."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pipeline_pulse.core.config import SECRET_KEYS, ConfigurationError, Settings
+
+logger = logging.getLogger(__name__)
+
+
+class SecretsUnavailableError(ConfigurationError):
+    """The production secret cannot be read or is malformed. The message names the secret id, never a value."""
+
+
+class SecretsManager:
+    """Reads `AWS_SECRET_ID` with boto3 and hands out the allow-listed keys as a settings overlay.
+
+    The boto3 client honours the standard AWS environment (credentials, `AWS_ENDPOINT_URL` for a local
+    moto server in tests). Values are re-fetched once the cache is older than `ttl_seconds`, so a rotated
+    secret is picked up without a restart.
+    """
+
+    _instances: dict[tuple[str, str | None], SecretsManager] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, secret_id: str, region: str | None, ttl_seconds: float, client: Any | None = None) -> None:
+        self.secret_id = secret_id
+        self.region = region
+        self.ttl_seconds = ttl_seconds
+        self._client = client
+        self._lock = threading.Lock()
+        self._cached: tuple[dict[str, Any], float] | None = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> SecretsManager:
+        """One manager (and one cache) per secret id and region for the process."""
+        if not settings.aws_secret_id:
+            raise SecretsUnavailableError("AWS_SECRET_ID is not set")
+        key = (settings.aws_secret_id, settings.aws_region)
+        with cls._instances_lock:
+            manager = cls._instances.get(key)
+            if manager is None:
+                manager = cls(settings.aws_secret_id, settings.aws_region, settings.secrets_cache_ttl_seconds)
+                cls._instances[key] = manager
+            return manager
+
+    @classmethod
+    def clear_instances(cls) -> None:
+        with cls._instances_lock:
+            cls._instances.clear()
+
+    def _boto_client(self) -> Any:
+        if self._client is None:
+            self._client = boto3.client("secretsmanager", region_name=self.region)
+        return self._client
+
+    def get_secret(self) -> dict[str, Any]:
+        """The whole secret as a dict (cached for `ttl_seconds`)."""
+        with self._lock:
+            now = time.monotonic()
+            if self._cached is not None and now - self._cached[1] < self.ttl_seconds:
+                return self._cached[0]
+            value = self._fetch()
+            self._cached = (value, now)
+            return value
+
+    def get_overlay(self) -> dict[str, Any]:
+        """Allow-listed keys (case-insensitive, e.g. `ZOHO_CLIENT_SECRET`) mapped to settings field names."""
+        overlay: dict[str, Any] = {}
+        for raw_key, value in self.get_secret().items():
+            key = raw_key.lower()
+            if key in SECRET_KEYS:
+                overlay[key] = value
+            else:
+                logger.warning("secret %s: ignoring unknown key %r", self.secret_id, raw_key)
+        return overlay
+
+    def _fetch(self) -> dict[str, Any]:
+        try:
+            response = self._boto_client().get_secret_value(SecretId=self.secret_id)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "ClientError")
+            raise SecretsUnavailableError(f"cannot read AWS secret {self.secret_id!r}: {code}") from None
+        except BotoCoreError as exc:
+            raise SecretsUnavailableError(f"cannot read AWS secret {self.secret_id!r}: {type(exc).__name__}") from None
+        text = response.get("SecretString")
+        if text is None:
+            raise SecretsUnavailableError(
+                f"AWS secret {self.secret_id!r} has no SecretString (binary secrets unsupported)"
+            )
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            # `from None`: the decode error would quote the secret's text.
+            raise SecretsUnavailableError(f"AWS secret {self.secret_id!r} is not valid JSON") from None
+        if not isinstance(value, dict):
+            raise SecretsUnavailableError(f"AWS secret {self.secret_id!r} must be a JSON object")
+        logger.info("loaded AWS secret %s (%d keys)", self.secret_id, len(value))
+        return value

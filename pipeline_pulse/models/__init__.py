@@ -1,0 +1,38 @@
+"""The warehouse schema. Import from here so every table is registered on `Base.metadata`."""
+
+from pipeline_pulse.models.base import Base, UTCDateTime, utcnow
+from pipeline_pulse.models.deals import Deal, DealSnapshot, DealStageHistory, PipelineMetric
+from pipeline_pulse.models.dimensions import (
+    DEAL_STATUSES,
+    FORECAST_TYPES,
+    CountryRegion,
+    CrmUser,
+    Currency,
+    PipelineStage,
+    Region,
+)
+from pipeline_pulse.models.sync import RejectedRecord, SyncState
+from pipeline_pulse.models.tokens import ZohoOAuthToken
+
+UNASSIGNED_REGION = "Unassigned"
+
+__all__ = [
+    "DEAL_STATUSES",
+    "FORECAST_TYPES",
+    "UNASSIGNED_REGION",
+    "Base",
+    "CountryRegion",
+    "CrmUser",
+    "Currency",
+    "Deal",
+    "DealSnapshot",
+    "DealStageHistory",
+    "PipelineMetric",
+    "PipelineStage",
+    "Region",
+    "RejectedRecord",
+    "SyncState",
+    "UTCDateTime",
+    "ZohoOAuthToken",
+    "utcnow",
+]

@@ -1,0 +1,147 @@
+"""Fact tables: deals (current state), their stage history and daily snapshots, and the metrics mart."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from pipeline_pulse.models.base import Base, JSONType, SurrogateKey, UTCDateTime, utcnow
+
+Money = Numeric(20, 2)
+Rate = Numeric(20, 9)
+
+
+class Deal(Base):
+    __tablename__ = "deals"
+    __table_args__ = (
+        CheckConstraint("probability IS NULL OR probability BETWEEN 0 AND 100", name="probability_range"),
+        CheckConstraint("deal_status IN ('open', 'won', 'lost')", name="deal_status_values"),
+        Index("ix_deals_deal_status_region", "deal_status", "region"),
+        {"comment": "One row per Zoho deal, current state. Deleted deals stay with deleted_at set."},
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, comment="Zoho deal id.")
+    deal_name: Mapped[str | None] = mapped_column(String(255), comment="Deal_Name in Zoho.")
+    account_id: Mapped[int | None] = mapped_column(BigInteger, comment="Zoho id of the deal's account.")
+    account_name: Mapped[str | None] = mapped_column(String(255), comment="Account name.")
+    owner_id: Mapped[int | None] = mapped_column(BigInteger, index=True, comment="Zoho user id of the deal owner.")
+    owner_name: Mapped[str | None] = mapped_column(String(255), comment="Owner's name at the last sync.")
+    owner_email: Mapped[str | None] = mapped_column(String(255), comment="Owner's e-mail at the last sync.")
+    stage: Mapped[str] = mapped_column(String(120), index=True, comment="Current stage (Zoho Stage).")
+    pipeline: Mapped[str | None] = mapped_column(String(120), comment="Zoho pipeline the deal belongs to.")
+    probability: Mapped[int | None] = mapped_column(Integer, comment="Win probability, percent (Zoho Probability).")
+    forecast_category: Mapped[str | None] = mapped_column(String(60), comment="Forecast category of the stage.")
+    forecast_type: Mapped[str | None] = mapped_column(
+        String(20), comment="Forecast type of the stage: Open, Closed Won or Closed Lost."
+    )
+    deal_status: Mapped[str] = mapped_column(String(8), comment="open / won / lost, from the stage's forecast type.")
+    amount: Mapped[Decimal | None] = mapped_column(Money, comment="Amount in the deal's own currency.")
+    currency: Mapped[str | None] = mapped_column(String(3), comment="ISO code of the deal's currency.")
+    exchange_rate: Mapped[Decimal | None] = mapped_column(
+        Rate, comment="Rate used for conversion: units of deal currency per 1 home-currency unit."
+    )
+    amount_home: Mapped[Decimal | None] = mapped_column(
+        Money, comment="Amount in home currency = amount / exchange_rate."
+    )
+    weighted_amount_home: Mapped[Decimal | None] = mapped_column(Money, comment="amount_home x probability / 100.")
+    closing_date: Mapped[date | None] = mapped_column(Date, index=True, comment="Expected or actual closing date.")
+    created_time: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="Created in Zoho (UTC).")
+    modified_time: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, index=True, comment="Last modified in Zoho (UTC); drives incremental sync."
+    )
+    last_activity_time: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="Last activity in Zoho (UTC).")
+    lead_source: Mapped[str | None] = mapped_column(String(120), comment="Lead source.")
+    deal_type: Mapped[str | None] = mapped_column(String(120), comment="Zoho Type field (e.g. New Business).")
+    country: Mapped[str | None] = mapped_column(String(120), comment="Country field of the deal.")
+    region: Mapped[str] = mapped_column(
+        ForeignKey("regions.code", ondelete="RESTRICT"),
+        index=True,
+        comment="Region: the Region field, else the country's region, else Unassigned.",
+    )
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONType, comment="The record as received from Zoho.")
+    deleted_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="When Zoho reported the deal deleted (soft delete); NULL while it exists."
+    )
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="First loaded (UTC).")
+    last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="Last loaded (UTC).")
+
+
+class DealStageHistory(Base):
+    __tablename__ = "deal_stage_history"
+    __table_args__ = (
+        Index("ix_deal_stage_history_deal_id_entered_at", "deal_id", "entered_at"),
+        {"comment": "Every stage a deal has been in (Zoho Stage_History), one row per stage change."},
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, comment="Zoho stage-history record id."
+    )
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), comment="The deal (deals.id).")
+    stage: Mapped[str] = mapped_column(String(120), index=True, comment="Stage entered.")
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="When the deal entered the stage (UTC).")
+    left_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="When it moved on (next entry's entered_at); NULL for the current stage."
+    )
+    duration_days: Mapped[Decimal | None] = mapped_column(
+        Numeric(12, 4), comment="Days spent in the stage (left_at - entered_at); NULL while current."
+    )
+    amount: Mapped[Decimal | None] = mapped_column(Money, comment="Deal amount at the time, deal currency.")
+    probability: Mapped[int | None] = mapped_column(Integer, comment="Probability at the time, percent.")
+    expected_revenue: Mapped[Decimal | None] = mapped_column(Money, comment="Expected revenue at the time.")
+    closing_date: Mapped[date | None] = mapped_column(Date, comment="Closing date at the time.")
+    changed_by_id: Mapped[int | None] = mapped_column(BigInteger, comment="Zoho user who changed the stage.")
+    changed_by_name: Mapped[str | None] = mapped_column(String(255), comment="Name of that user.")
+    last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="Last loaded (UTC).")
+
+
+class DealSnapshot(Base):
+    __tablename__ = "deal_snapshots"
+    __table_args__ = (
+        Index("ix_deal_snapshots_deal_id", "deal_id"),
+        {"comment": "Daily state of every open deal (and deals closed that day), for trends and movement."},
+    )
+
+    snapshot_date: Mapped[date] = mapped_column(Date, primary_key=True, comment="Day of the snapshot (UTC).")
+    deal_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, comment="deals.id.")
+    stage: Mapped[str] = mapped_column(String(120), comment="Stage on that day.")
+    pipeline: Mapped[str | None] = mapped_column(String(120), comment="Pipeline on that day.")
+    deal_status: Mapped[str] = mapped_column(String(8), comment="open / won / lost on that day.")
+    region: Mapped[str] = mapped_column(String(32), comment="Region on that day.")
+    owner_id: Mapped[int | None] = mapped_column(BigInteger, comment="Owner on that day.")
+    probability: Mapped[int | None] = mapped_column(Integer, comment="Probability on that day, percent.")
+    amount_home: Mapped[Decimal | None] = mapped_column(Money, comment="Amount in home currency on that day.")
+    weighted_amount_home: Mapped[Decimal | None] = mapped_column(Money, comment="Weighted home amount on that day.")
+    closing_date: Mapped[date | None] = mapped_column(Date, comment="Closing date on that day.")
+    captured_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="When captured (UTC).")
+
+
+class PipelineMetric(Base):
+    __tablename__ = "pipeline_metrics"
+    __table_args__ = (
+        Index("ix_pipeline_metrics_region_deal_status", "region", "deal_status"),
+        {
+            "comment": "Metrics mart rebuilt after every sync: live deals grouped by region, pipeline, stage, "
+            "owner, status and closing month, so the API never scans all deals."
+        },
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True, comment="Row id.")
+    region: Mapped[str] = mapped_column(String(32), comment="Region code.")
+    pipeline: Mapped[str | None] = mapped_column(String(120), comment="Pipeline.")
+    stage: Mapped[str] = mapped_column(String(120), comment="Stage.")
+    owner_id: Mapped[int | None] = mapped_column(BigInteger, comment="Owner (Zoho user id).")
+    deal_status: Mapped[str] = mapped_column(String(8), comment="open / won / lost.")
+    closing_month: Mapped[date | None] = mapped_column(Date, comment="First day of the closing month.")
+    deal_count: Mapped[int] = mapped_column(Integer, comment="Number of deals.")
+    amount_home: Mapped[Decimal] = mapped_column(Money, server_default=text("0"), comment="Sum of amount_home.")
+    weighted_amount_home: Mapped[Decimal] = mapped_column(
+        Money, server_default=text("0"), comment="Sum of weighted_amount_home."
+    )
+    cycle_days_sum: Mapped[Decimal] = mapped_column(
+        Numeric(20, 4), server_default=text("0"), comment="Sum of days from created to closing date."
+    )
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="When rebuilt (UTC).")
