@@ -144,4 +144,7 @@ class PipelineMetric(Base):
     cycle_days_sum: Mapped[Decimal] = mapped_column(
         Numeric(20, 4), server_default=text("0"), comment="Sum of days from created to closing date."
     )
+    cycle_deal_count: Mapped[int] = mapped_column(
+        Integer, server_default=text("0"), comment="Deals with both created and closing date (cycle_days_sum's n)."
+    )
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="When rebuilt (UTC).")

@@ -1,0 +1,82 @@
+"""The metrics mart: live deals pre-aggregated by region, pipeline, stage, owner, status and closing month.
+
+The API answers unfiltered and coarse-filtered metrics from `pipeline_metrics` (a few thousand rows) instead of
+scanning `deals`. The ETL rebuilds it after every sync, inside the sync's transaction, so readers never see a
+half-built mart (Postgres) or wait long (SQLite).
+
+The date expressions below are shared with the API so the mart and the live-table path agree to the day.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Date, Integer, Numeric, case, cast, delete, func, insert, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from pipeline_pulse.models import Deal, PipelineMetric, utcnow
+
+
+def closing_month_expr(dialect_name: str) -> ColumnElement[object]:
+    """First day of the deal's closing month (NULL when there is no closing date)."""
+    if dialect_name == "postgresql":
+        return cast(func.date_trunc("month", Deal.closing_date), Date)
+    return func.date(Deal.closing_date, "start of month")
+
+
+def cycle_days_expr(dialect_name: str) -> ColumnElement[object]:
+    """Sales cycle of a deal in whole days: closing date minus the UTC calendar date it was created.
+
+    NULL when either date is missing.
+    """
+    if dialect_name == "postgresql":
+        created_day = cast(func.timezone("UTC", Deal.created_time), Date)
+        return Deal.closing_date - created_day
+    # SQLite stores UTC datetimes as naive ISO text; date() takes its calendar day.
+    return cast(func.julianday(Deal.closing_date) - func.julianday(func.date(Deal.created_time)), Integer)
+
+
+def refresh_pipeline_metrics(connection: Connection) -> int:
+    """Rebuild `pipeline_metrics` from the live (not soft-deleted) deals; returns the number of mart rows.
+
+    Runs inside the caller's transaction (no commit here): delete everything, then one INSERT ... SELECT with
+    GROUP BY, so the database does the aggregation.
+    """
+    dialect = connection.dialect.name
+    closing_month = closing_month_expr(dialect).label("closing_month")
+    cycle_days = cycle_days_expr(dialect)
+    has_cycle = case((cycle_days.is_not(None), 1), else_=0)
+
+    aggregated = (
+        select(
+            Deal.region,
+            Deal.pipeline,
+            Deal.stage,
+            Deal.owner_id,
+            Deal.deal_status,
+            closing_month,
+            func.count().label("deal_count"),
+            func.coalesce(func.sum(Deal.amount_home), 0).label("amount_home"),
+            func.coalesce(func.sum(Deal.weighted_amount_home), 0).label("weighted_amount_home"),
+            cast(func.coalesce(func.sum(cycle_days), 0), Numeric(20, 4)).label("cycle_days_sum"),
+            func.sum(has_cycle).label("cycle_deal_count"),
+            literal(utcnow(), PipelineMetric.refreshed_at.type).label("refreshed_at"),
+        )
+        .where(Deal.deleted_at.is_(None))
+        .group_by(Deal.region, Deal.pipeline, Deal.stage, Deal.owner_id, Deal.deal_status, closing_month)
+    )
+    target_columns = [
+        "region",
+        "pipeline",
+        "stage",
+        "owner_id",
+        "deal_status",
+        "closing_month",
+        "deal_count",
+        "amount_home",
+        "weighted_amount_home",
+        "cycle_days_sum",
+        "cycle_deal_count",
+        "refreshed_at",
+    ]
+    connection.execute(delete(PipelineMetric))
+    connection.execute(insert(PipelineMetric).from_select(target_columns, aggregated))
+    return connection.execute(select(func.count()).select_from(PipelineMetric)).scalar_one()
