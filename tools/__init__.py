@@ -1,0 +1,1 @@
+"""Developer and operator tools: the one-command demo (`make run`) and the data dictionary generator."""
