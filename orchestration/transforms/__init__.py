@@ -1,0 +1,1 @@
+"""Plain pandas transforms: no Dagster, no database writes; unit-tested directly."""

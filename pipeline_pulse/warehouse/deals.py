@@ -1,0 +1,135 @@
+"""Loading deals: idempotent upsert with restore-on-reappearance, soft deletes from Zoho's /deleted feed, and
+soft deletes of deals a full reconcile no longer finds in Zoho."""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, case, null, or_, select, update
+
+from pipeline_pulse.models import Deal, utcnow
+from pipeline_pulse.services.zoho.records import DeletedDeal
+from pipeline_pulse.warehouse.upsert import DEFAULT_CHUNK_SIZE, UpsertResult, UpsertSpec, upsert
+
+DEALS = Deal.__table__
+# Every column the transform produces; bookkeeping columns (first_seen_at, last_synced_at, deleted_at) are not.
+DEAL_DATA_COLUMNS: tuple[str, ...] = tuple(
+    column.name for column in DEALS.columns if column.name not in ("first_seen_at", "last_synced_at", "deleted_at")
+)
+
+
+def _restore_if_newer(table: Any, excluded: Any) -> dict[str, Any]:
+    # A deal Zoho returns again with a Modified_Time after its deletion was restored from the recycle bin.
+    return {
+        "deleted_at": case(
+            (and_(table.c.deleted_at.is_not(None), excluded.modified_time > table.c.deleted_at), null()),
+            else_=table.c.deleted_at,
+        )
+    }
+
+
+def _restore_always(table: Any, excluded: Any) -> dict[str, Any]:
+    return {"deleted_at": null()}
+
+
+def _not_older(table: Any, excluded: Any) -> Any:
+    # Never let an older version of a deal overwrite a newer one (e.g. a stale page re-read after a retry).
+    return or_(
+        table.c.modified_time.is_(None),
+        excluded.modified_time.is_(None),
+        excluded.modified_time >= table.c.modified_time,
+    )
+
+
+def deal_upsert_spec(*, present_in_zoho: bool = False) -> UpsertSpec:
+    """`present_in_zoho`: the rows come from a complete read of Zoho (full reconcile), so any soft-deleted
+    deal among them exists again and is restored whatever its Modified_Time."""
+    compare = DEAL_DATA_COLUMNS
+    if present_in_zoho:
+        compare = (*DEAL_DATA_COLUMNS, "deleted_at")
+    return UpsertSpec(
+        table=DEALS,  # type: ignore[arg-type]
+        key=("id",),
+        update=(*(name for name in DEAL_DATA_COLUMNS if name != "id"), "last_synced_at"),
+        compare=tuple(name for name in compare if name != "id"),
+        extra_set=_restore_always if present_in_zoho else _restore_if_newer,
+        only_if=_not_older,
+    )
+
+
+def load_deals(
+    connection: Connection,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    present_in_zoho: bool = False,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> UpsertResult:
+    """Upsert transformed deal rows (keys = DEAL_DATA_COLUMNS) in the caller's transaction."""
+    now = utcnow()
+    stamped = ({**row, "first_seen_at": now, "last_synced_at": now} for row in rows)
+    return upsert(connection, deal_upsert_spec(present_in_zoho=present_in_zoho), stamped, chunk_size=chunk_size)
+
+
+def soft_delete_deals(connection: Connection, deleted: Sequence[DeletedDeal]) -> int:
+    """Set deleted_at from Zoho's deletion feed. A deal modified after its deletion time (restored, or
+    re-created with the same id) is left alone; ties go to the deletion. Returns rows newly marked deleted."""
+    if not deleted:
+        return 0
+    stmt = (
+        update(DEALS)
+        .where(
+            and_(
+                DEALS.c.id == bindparam("deal_id"),
+                DEALS.c.deleted_at.is_(None),
+                or_(DEALS.c.modified_time.is_(None), DEALS.c.modified_time <= bindparam("deleted_time")),
+            )
+        )
+        .values(deleted_at=bindparam("deleted_time"))
+    )
+    latest: dict[int, datetime] = {}
+    for item in deleted:
+        if item.id not in latest or item.deleted_time > latest[item.id]:
+            latest[item.id] = item.deleted_time
+    params = [{"deal_id": deal_id, "deleted_time": when} for deal_id, when in latest.items()]
+    return connection.execute(stmt.execution_options(synchronize_session=False), params).rowcount
+
+
+def soft_delete_missing(
+    connection: Connection, seen_ids: array, *, deleted_at: datetime, not_modified_after: datetime
+) -> list[int]:
+    """After a complete read of Zoho: soft-delete live deals whose id was not seen (deletions /deleted
+    missed). `seen_ids` is a compact array of ids (8 bytes each), not deal objects. Deals modified after the
+    read started are kept (they may have been created while it ran). Returns the ids deleted."""
+    seen = sorted(set(seen_ids))
+    live = connection.execute(
+        select(DEALS.c.id)
+        .where(
+            and_(
+                DEALS.c.deleted_at.is_(None),
+                or_(DEALS.c.modified_time.is_(None), DEALS.c.modified_time <= not_modified_after),
+            )
+        )
+        .order_by(DEALS.c.id)
+    ).scalars()
+    missing: list[int] = []
+    position = 0
+    for deal_id in live:
+        while position < len(seen) and seen[position] < deal_id:
+            position += 1
+        if position >= len(seen) or seen[position] != deal_id:
+            missing.append(deal_id)
+    for start in range(0, len(missing), 1_000):
+        connection.execute(
+            update(DEALS).where(DEALS.c.id.in_(missing[start : start + 1_000])).values(deleted_at=deleted_at)
+        )
+    return missing
+
+
+def existing_deal_ids(connection: Connection, ids: Sequence[int]) -> set[int]:
+    found: set[int] = set()
+    for start in range(0, len(ids), 1_000):
+        found.update(connection.execute(select(DEALS.c.id).where(DEALS.c.id.in_(ids[start : start + 1_000]))).scalars())
+    return found

@@ -1,0 +1,125 @@
+"""Deal loading on both backends: idempotent upsert, change detection, soft delete, restore, reconcile."""
+
+from __future__ import annotations
+
+from array import array
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import Connection, func, select
+
+from orchestration.transforms.deals import load_transform_context, records_to_frame, transform_deals
+from pipeline_pulse.models import Deal
+from pipeline_pulse.services.zoho.records import DealRecord, DeletedDeal
+from pipeline_pulse.warehouse.deals import load_deals, soft_delete_deals, soft_delete_missing
+from tests.orchestration.factories import BASE_ID, T0, make_deal
+
+
+def _rows(conn: Connection, records: list[DealRecord]) -> list[dict]:
+    result = transform_deals(records_to_frame(records), load_transform_context(conn))
+    assert not result.rejected, result.rejected
+    return result.rows
+
+
+def _table(conn: Connection) -> list[tuple]:
+    return [tuple(row) for row in conn.execute(select(Deal).order_by(Deal.id)).all()]
+
+
+def test_upsert_inserts_then_is_idempotent_then_updates_only_changes(conn: Connection) -> None:
+    records = [make_deal(i) for i in range(5)]
+    first = load_deals(conn, _rows(conn, records))
+    conn.commit()
+    assert (first.inserted, first.updated, first.unchanged) == (5, 0, 0)
+    before = _table(conn)
+
+    again = load_deals(conn, _rows(conn, records))
+    conn.commit()
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 5)
+    assert _table(conn) == before  # not even last_synced_at moves
+
+    changed = [make_deal(2, amount=Decimal("2500.50"), modified_time=T0 + timedelta(hours=1)), make_deal(7)]
+    third = load_deals(conn, _rows(conn, changed))
+    conn.commit()
+    assert (third.inserted, third.updated, third.unchanged) == (1, 1, 0)
+    assert conn.execute(select(Deal.amount_home).where(Deal.id == BASE_ID + 2)).scalar_one() == Decimal("2500.50")
+    assert conn.execute(select(func.count()).select_from(Deal)).scalar_one() == 6
+
+
+def test_formula_drift_without_modified_time_is_repaired(conn: Connection) -> None:
+    load_deals(conn, _rows(conn, [make_deal(0, probability=10)]))
+    drifted = load_deals(conn, _rows(conn, [make_deal(0, probability=40)]))  # same Modified_Time
+    conn.commit()
+    assert drifted.updated == 1
+    assert conn.execute(select(Deal.probability)).scalar_one() == 40
+
+
+def test_older_version_never_overwrites_newer(conn: Connection) -> None:
+    load_deals(conn, _rows(conn, [make_deal(0, amount=Decimal(5), modified_time=T0 + timedelta(hours=2))]))
+    stale = load_deals(conn, _rows(conn, [make_deal(0, amount=Decimal(1), modified_time=T0)]))
+    conn.commit()
+    assert stale.updated == 0
+    assert conn.execute(select(Deal.amount)).scalar_one() == Decimal(5)
+
+
+def test_text_needing_copy_escapes_round_trips(conn: Connection) -> None:
+    name = "Tab\there\nnewline \\ back-slash \\N Ölüdeniz — “quoted”"
+    load_deals(conn, _rows(conn, [make_deal(0, deal_name=name, raw={"Deal_Name": name, "nested": {"a": [1, None]}})]))
+    conn.commit()
+    stored_name, raw = conn.execute(select(Deal.deal_name, Deal.raw)).one()
+    assert stored_name == name
+    assert raw == {"Deal_Name": name, "nested": {"a": [1, None]}}
+
+
+def test_soft_delete_and_restore_rules(conn: Connection) -> None:
+    load_deals(conn, _rows(conn, [make_deal(0), make_deal(1), make_deal(2)]))
+    deleted_time = T0 + timedelta(minutes=5)
+    unknown = BASE_ID + 99  # created and deleted between syncs: nothing to mark
+    marked = soft_delete_deals(
+        conn,
+        [
+            DeletedDeal(BASE_ID, deleted_time, "recycle"),
+            DeletedDeal(BASE_ID + 1, deleted_time, "permanent"),
+            DeletedDeal(unknown, deleted_time, "recycle"),
+        ],
+    )
+    conn.commit()
+    assert marked == 2
+    assert soft_delete_deals(conn, [DeletedDeal(BASE_ID, deleted_time, "recycle")]) == 0  # already deleted
+
+    # The overlap window re-reads deal 0 with its old Modified_Time: it stays deleted.
+    load_deals(conn, _rows(conn, [make_deal(0)]))
+    # Deal 1 comes back with a later Modified_Time (restored from the recycle bin): restored.
+    load_deals(conn, _rows(conn, [make_deal(1, modified_time=deleted_time + timedelta(seconds=1))]))
+    conn.commit()
+    states = dict(conn.execute(select(Deal.id, Deal.deleted_at)).all())
+    assert states[BASE_ID] == deleted_time
+    assert states[BASE_ID + 1] is None
+    assert states[BASE_ID + 2] is None
+
+    # A deletion older than the deal's last modification (it was restored since) does not delete it again.
+    assert soft_delete_deals(conn, [DeletedDeal(BASE_ID + 1, deleted_time, "recycle")]) == 0
+
+
+def test_full_reconcile_restores_present_and_deletes_missing(conn: Connection) -> None:
+    load_deals(conn, _rows(conn, [make_deal(i) for i in range(4)]))
+    soft_delete_deals(conn, [DeletedDeal(BASE_ID, T0 + timedelta(hours=1), "recycle")])
+    conn.commit()
+    present = [make_deal(0), make_deal(1), make_deal(3)]
+    result = load_deals(conn, _rows(conn, present), present_in_zoho=True)
+    assert result.updated == 1  # only the restore of deal 0 is a change
+    seen = array("q", [BASE_ID + 3, BASE_ID, BASE_ID + 1])
+    started = T0 + timedelta(days=1)
+    missing = soft_delete_missing(conn, seen, deleted_at=started, not_modified_after=started)
+    conn.commit()
+    assert missing == [BASE_ID + 2]
+    states = dict(conn.execute(select(Deal.id, Deal.deleted_at)).all())
+    assert states == {BASE_ID: None, BASE_ID + 1: None, BASE_ID + 2: started, BASE_ID + 3: None}
+
+
+def test_chunks_are_bounded_and_counts_add_up(conn: Connection) -> None:
+    rows = _rows(conn, [make_deal(i) for i in range(23)])
+    result = load_deals(conn, rows, chunk_size=5)
+    conn.commit()
+    assert (result.inserted, result.updated, result.unchanged) == (23, 0, 0)
+    again = load_deals(conn, rows[:7] + rows[:3], chunk_size=4)  # duplicates across chunks are harmless
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 10)
