@@ -1,0 +1,91 @@
+"""Annotated dependencies: database session, verified claims, the caller's RegionScope and query filters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import ApiError
+from api.filters import DealFilters
+from api.queries.reference import region_codes
+from api.scope import RegionScope
+from api.security import AuthenticationError, Claims, TokenVerifier
+
+BEARER_CHALLENGE = 'Bearer realm="pipeline-pulse"'
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with request.app.state.session_factory() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def _unauthorized(message: str, error: str = "invalid_token") -> ApiError:
+    challenge = BEARER_CHALLENGE if error == "" else f'{BEARER_CHALLENGE}, error="{error}"'
+    return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": challenge})
+
+
+def current_claims(request: Request) -> Claims:
+    """Verified claims from `Authorization: Bearer <jwt>`; tokens anywhere else (query string, cookies) are ignored."""
+    header = request.headers.get("authorization")
+    if not header:
+        raise _unauthorized("missing bearer token", error="")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("the Authorization header must be 'Bearer <token>'", error="invalid_request")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        return verifier.verify(token.strip())
+    except AuthenticationError as exc:
+        raise _unauthorized(str(exc)) from exc
+
+
+ClaimsDep = Annotated[Claims, Depends(current_claims)]
+
+
+async def _known_regions(request: Request, session: AsyncSession) -> frozenset[str]:
+    # Region codes change only by migration; read them once per process.
+    cached: frozenset[str] | None = getattr(request.app.state, "region_codes", None)
+    if cached is None:
+        cached = await region_codes(session)
+        request.app.state.region_codes = cached
+    return cached
+
+
+async def region_scope(
+    request: Request,
+    claims: ClaimsDep,
+    session: SessionDep,
+    region: Annotated[
+        str | None, Query(description="Restrict to one region; 403 if it is outside your token's regions.")
+    ] = None,
+) -> RegionScope:
+    """The one place claims become a RegionScope; an explicit `region` narrows it (or is refused)."""
+    scope = RegionScope.from_claims(claims, await _known_regions(request, session))
+    return scope.narrowed(region)
+
+
+ScopeDep = Annotated[RegionScope, Depends(region_scope)]
+
+
+def deal_filters(
+    owner_id: Annotated[int | None, Query(description="Zoho user id of the deal owner.")] = None,
+    pipeline: Annotated[str | None, Query(max_length=120, description="Pipeline name.")] = None,
+    stage: Annotated[str | None, Query(max_length=120, description="Current stage.")] = None,
+    closing_from: Annotated[date | None, Query(description="Closing date on or after (YYYY-MM-DD).")] = None,
+    closing_to: Annotated[date | None, Query(description="Closing date on or before (YYYY-MM-DD).")] = None,
+) -> DealFilters:
+    if closing_from is not None and closing_to is not None and closing_from > closing_to:
+        raise ApiError(400, "bad_request", "closing_from must not be after closing_to")
+    return DealFilters(
+        owner_id=owner_id, pipeline=pipeline, stage=stage, closing_from=closing_from, closing_to=closing_to
+    )
+
+
+FiltersDep = Annotated[DealFilters, Depends(deal_filters)]

@@ -1,0 +1,85 @@
+"""The FastAPI app factory; `app` is what `uvicorn api.main:app` serves."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
+
+from api.errors import install_error_handlers
+from api.middleware import RequestIdLogFilter, RequestIdMiddleware
+from api.routers import deals, health, metrics, reference
+from api.security import TokenVerifier
+from pipeline_pulse.core.config import Settings, get_settings
+from pipeline_pulse.core.db import async_session_factory, create_async_db_engine
+
+API_PREFIX = "/api/v1"
+DESCRIPTION = """Region-scoped pipeline metrics from the Pipeline Pulse warehouse, in home currency.
+
+Every endpoint except /health and /ready needs `Authorization: Bearer <JWT>`; answers only ever include the
+regions in the token (`regions` claim, or all for `"*"` / role `admin`). Errors are `{"error": {"code", "message"}}`.
+Metrics carry an ETag; send it back as If-None-Match to get 304 while nothing changed."""
+
+
+def configure_logging() -> None:
+    """Log lines of the `api` loggers carry the request id; level from API_LOG_LEVEL (default INFO)."""
+    logger = logging.getLogger("api")
+    logger.setLevel(os.environ.get("API_LOG_LEVEL", "INFO").upper())
+    if not any(isinstance(handler_filter, RequestIdLogFilter) for h in logger.handlers for handler_filter in h.filters):
+        handler = logging.StreamHandler()
+        handler.addFilter(RequestIdLogFilter())
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def create_app(settings: Settings | None = None, *, ready_timeout_seconds: float = 2.0) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging()
+    engine = create_async_db_engine(settings.sqlalchemy_url())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(
+        title="Pipeline Pulse API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = async_session_factory(engine)
+    app.state.token_verifier = TokenVerifier(settings)
+    app.state.ready_timeout_seconds = ready_timeout_seconds
+
+    install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "OPTIONS"],
+            allow_headers=["Authorization", "If-None-Match", "X-Request-ID"],
+            expose_headers=["ETag", "X-Request-ID"],
+        )
+    app.add_middleware(RequestIdMiddleware)
+
+    v1 = APIRouter(prefix=API_PREFIX)
+    v1.include_router(metrics.router)
+    v1.include_router(deals.router)
+    v1.include_router(reference.router)
+    app.include_router(v1)
+    app.include_router(health.router)
+    app.include_router(health.router, prefix=API_PREFIX, include_in_schema=False)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,214 @@
+"""Summary and grouped metrics, aggregated in the database (mart or deals; see sources.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.filters import DealFilters
+from api.queries.sources import FactSource, choose_source, deals_source
+from api.schemas import OwnerGroup, RegionGroup, StageGroup, Summary
+from api.scope import RegionScope
+from pipeline_pulse.models import CrmUser, Deal, PipelineStage
+from pipeline_pulse.models import PipelineMetric as Mart
+from pipeline_pulse.warehouse.metrics_mart import cycle_days_expr
+
+CENT = Decimal("0.01")
+
+
+def money(value: Any) -> Decimal:
+    """SQLite sums NUMERIC as floats; round every money figure to cents so both backends agree."""
+    return Decimal(str(value or 0)).quantize(CENT)
+
+
+def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> float | None:
+    return round(float(numerator) / float(denominator), 6) if denominator else None
+
+
+def _status_sum(source: FactSource, measure: Any, status: str) -> Any:
+    """Σ measure over one status, from the grouped source (mart: already summed; deals: per row)."""
+    return func.coalesce(func.sum(case((source.deal_status == status, measure), else_=0)), 0)
+
+
+async def summary(
+    session: AsyncSession,
+    scope: RegionScope,
+    filters: DealFilters,
+    as_of: date,
+    stale_after_days: int,
+) -> Summary:
+    dialect = session.bind.dialect.name
+    source = choose_source(filters, dialect)
+    # Per-row measures: the mart's rows are pre-summed groups, the deals table's rows are single deals.
+    if source.name == "mart":
+        count_col, amount_col, weighted_col = Mart.deal_count, Mart.amount_home, Mart.weighted_amount_home
+        cycle_sum_col, cycle_n_col = Mart.cycle_days_sum, Mart.cycle_deal_count
+    else:
+        cycle = cycle_days_expr(dialect)
+        count_col, amount_col, weighted_col = 1, Deal.amount_home, Deal.weighted_amount_home
+        cycle_sum_col, cycle_n_col = cycle, case((cycle.is_not(None), 1), else_=0)
+    totals = (
+        await session.execute(
+            select(
+                _status_sum(source, count_col, "open"),
+                _status_sum(source, amount_col, "open"),
+                _status_sum(source, weighted_col, "open"),
+                _status_sum(source, count_col, "won"),
+                _status_sum(source, amount_col, "won"),
+                _status_sum(source, count_col, "lost"),
+                _status_sum(source, amount_col, "lost"),
+                _status_sum(source, cycle_sum_col, "won"),
+                _status_sum(source, cycle_n_col, "won"),
+            )
+            .select_from(source.table)
+            .where(source.where(scope, filters))
+        )
+    ).one()
+    open_count, open_amount, open_weighted, won_count, won_amount, lost_count, lost_amount, cycle_sum, cycle_n = totals
+    won_amount, lost_amount = money(won_amount), money(lost_amount)
+    won_count, lost_count, open_count = int(won_count), int(lost_count), int(open_count)
+
+    win_rate_count = _ratio(won_count, won_count + lost_count)
+    win_rate_amount = _ratio(won_amount, won_amount + lost_amount)
+    average_won = (won_amount / won_count).quantize(CENT) if won_count else None
+    average_cycle = round(float(cycle_sum) / float(cycle_n), 6) if cycle_n else None
+    velocity = None
+    if average_won is not None and win_rate_count is not None and average_cycle:
+        exact_rate = Decimal(won_count) / Decimal(won_count + lost_count)
+        exact_cycle = Decimal(str(cycle_sum)) / Decimal(int(cycle_n))
+        velocity = (Decimal(open_count) * (won_amount / won_count) * exact_rate / exact_cycle).quantize(CENT)
+
+    stale = await stale_open_deals(session, scope, filters, as_of, stale_after_days)
+    return Summary(
+        source=source.name,  # type: ignore[arg-type]
+        as_of=as_of,
+        open_deal_count=open_count,
+        open_pipeline=money(open_amount),
+        weighted_pipeline=money(open_weighted),
+        won_count=won_count,
+        won_amount=won_amount,
+        lost_count=lost_count,
+        lost_amount=lost_amount,
+        win_rate_by_count=win_rate_count,
+        win_rate_by_amount=win_rate_amount,
+        average_won_deal_size=average_won,
+        average_sales_cycle_days=average_cycle,
+        sales_velocity_per_day=velocity,
+        stale_open_deals=stale,
+        stale_after_days=stale_after_days,
+    )
+
+
+async def stale_open_deals(
+    session: AsyncSession, scope: RegionScope, filters: DealFilters, as_of: date, stale_after_days: int
+) -> int:
+    """Open live deals last modified before (as_of - N days, 00:00 UTC), or with a closing date before as_of.
+
+    Deals with no modified time count as stale. Always read from `deals` (the mart has no modified time).
+    """
+    cutoff = datetime.combine(as_of - timedelta(days=stale_after_days), time.min, tzinfo=UTC)
+    source = deals_source(filters, session.bind.dialect.name)
+    query = (
+        select(func.count())
+        .select_from(Deal)
+        .where(
+            source.where(scope, filters, "open"),
+            or_(Deal.modified_time.is_(None), Deal.modified_time < cutoff, Deal.closing_date < as_of),
+        )
+    )
+    return int((await session.execute(query)).scalar_one())
+
+
+async def by_stage(
+    session: AsyncSession, scope: RegionScope, filters: DealFilters, deal_status: str
+) -> tuple[str, list[StageGroup]]:
+    source = choose_source(filters, session.bind.dialect.name)
+    grouped = (
+        select(
+            source.pipeline.label("pipeline"),
+            source.stage.label("stage"),
+            source.deal_count.label("deal_count"),
+            source.amount.label("amount"),
+            source.weighted.label("weighted"),
+        )
+        .where(source.where(scope, filters, deal_status))
+        .group_by(source.pipeline, source.stage)
+        .subquery()
+    )
+    query = (
+        select(grouped, PipelineStage.sequence)
+        .outerjoin(
+            PipelineStage,
+            and_(PipelineStage.pipeline == grouped.c.pipeline, PipelineStage.stage == grouped.c.stage),
+        )
+        .order_by(
+            grouped.c.pipeline.is_(None), grouped.c.pipeline, PipelineStage.sequence.is_(None), PipelineStage.sequence
+        )
+        .order_by(grouped.c.stage)
+    )
+    rows = (await session.execute(query)).all()
+    return source.name, [
+        StageGroup(
+            pipeline=row.pipeline,
+            stage=row.stage,
+            sequence=row.sequence,
+            deal_count=int(row.deal_count),
+            amount=money(row.amount),
+            weighted_amount=money(row.weighted),
+        )
+        for row in rows
+    ]
+
+
+async def by_region(
+    session: AsyncSession, scope: RegionScope, filters: DealFilters, deal_status: str
+) -> tuple[str, list[RegionGroup]]:
+    source = choose_source(filters, session.bind.dialect.name)
+    query = (
+        select(source.region, source.deal_count, source.amount, source.weighted)
+        .where(source.where(scope, filters, deal_status))
+        .group_by(source.region)
+        .order_by(source.region)
+    )
+    rows = (await session.execute(query)).all()
+    return source.name, [
+        RegionGroup(region=region, deal_count=int(count), amount=money(amount), weighted_amount=money(weighted))
+        for region, count, amount, weighted in rows
+    ]
+
+
+async def by_owner(
+    session: AsyncSession, scope: RegionScope, filters: DealFilters, deal_status: str
+) -> tuple[str, list[OwnerGroup]]:
+    source = choose_source(filters, session.bind.dialect.name)
+    grouped = (
+        select(
+            source.owner_id.label("owner_id"),
+            source.deal_count.label("deal_count"),
+            source.amount.label("amount"),
+            source.weighted.label("weighted"),
+        )
+        .where(source.where(scope, filters, deal_status))
+        .group_by(source.owner_id)
+        .subquery()
+    )
+    query = (
+        select(grouped, CrmUser.full_name)
+        .outerjoin(CrmUser, CrmUser.id == grouped.c.owner_id)
+        .order_by(grouped.c.amount.desc(), grouped.c.owner_id)
+    )
+    rows = (await session.execute(query)).all()
+    return source.name, [
+        OwnerGroup(
+            owner_id=row.owner_id,
+            owner_name=row.full_name,
+            deal_count=int(row.deal_count),
+            amount=money(row.amount),
+            weighted_amount=money(row.weighted),
+        )
+        for row in rows
+    ]

@@ -1,0 +1,15 @@
+"""OpenAPI descriptions of the error responses every authenticated endpoint can give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.schemas import ErrorBody
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "Inconsistent parameters."},
+    401: {"model": ErrorBody, "description": "Missing or invalid bearer token (with WWW-Authenticate)."},
+    403: {"model": ErrorBody, "description": "No usable region claim, or a region outside your scope."},
+    422: {"model": ErrorBody, "description": "A parameter failed validation; the message names it."},
+    503: {"model": ErrorBody, "description": "The warehouse is unavailable."},
+}

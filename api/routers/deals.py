@@ -1,0 +1,39 @@
+"""/api/v1/deals: listing and detail, from the indexed deals table."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from api.deps import FiltersDep, ScopeDep, SessionDep
+from api.filters import DealStatusFilter
+from api.queries import deals as deal_queries
+from api.routers.common import AUTH_ERRORS
+from api.schemas import DealDetail, DealPage, ErrorBody
+
+router = APIRouter(prefix="/deals", tags=["deals"], responses=AUTH_ERRORS)
+
+
+@router.get("", response_model=DealPage, description="Live deals in your regions, page by page (has_more tells).")
+async def list_deals(
+    session: SessionDep,
+    scope: ScopeDep,
+    filters: FiltersDep,
+    deal_status: Annotated[DealStatusFilter, Query(description="open, won, lost or all (default).")] = "all",
+    sort: Annotated[deal_queries.DealSort, Query(description="Field, '-' prefix for descending.")] = "-id",
+    page: Annotated[int, Query(ge=1, description="1-based page number.")] = 1,
+    page_size: Annotated[
+        int, Query(ge=1, le=deal_queries.MAX_PAGE_SIZE, description=f"At most {deal_queries.MAX_PAGE_SIZE}.")
+    ] = 50,
+) -> DealPage:
+    return await deal_queries.list_deals(session, scope, filters, deal_status, sort, page, page_size)
+
+
+@router.get(
+    "/{deal_id}",
+    response_model=DealDetail,
+    responses={404: {"model": ErrorBody, "description": "No such live deal in your regions."}},
+)
+async def get_deal(session: SessionDep, scope: ScopeDep, deal_id: Annotated[int, Path(ge=1)]) -> DealDetail:
+    return await deal_queries.get_deal(session, scope, deal_id)

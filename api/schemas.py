@@ -1,0 +1,358 @@
+"""Response models. Money is home currency as a decimal string (exact); rates are floats in [0, 1]."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Source = Literal["mart", "deals"]
+
+
+def _examples(*examples: dict[str, object]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Machine-readable error code, e.g. unauthorized, forbidden, validation_error.")
+    message: str = Field(description="What went wrong, for humans.")
+
+
+class ErrorBody(BaseModel):
+    model_config = _examples({"error": {"code": "forbidden", "message": "region 'EMEA' is outside your region scope"}})
+    error: ErrorDetail
+
+
+class Summary(BaseModel):
+    model_config = _examples(
+        {
+            "source": "mart",
+            "as_of": "2026-03-01",
+            "open_deal_count": 2,
+            "open_pipeline": "400.00",
+            "weighted_pipeline": "40.00",
+            "won_count": 1,
+            "won_amount": "1000.00",
+            "lost_count": 1,
+            "lost_amount": "500.00",
+            "win_rate_by_count": 0.5,
+            "win_rate_by_amount": 0.6667,
+            "average_won_deal_size": "1000.00",
+            "average_sales_cycle_days": 30.0,
+            "sales_velocity_per_day": "33.33",
+            "stale_open_deals": 1,
+            "stale_after_days": 30,
+        }
+    )
+    source: Source = Field(description="mart = answered from pipeline_metrics; deals = from the deals table.")
+    as_of: date = Field(description="Reference day for staleness and past-due closing dates (UTC).")
+    open_deal_count: int
+    open_pipeline: Decimal = Field(description="Σ amount_home of open deals.")
+    weighted_pipeline: Decimal = Field(description="Σ amount_home × probability / 100 of open deals.")
+    won_count: int = Field(description="Won deals (closing date within the closing range, if given).")
+    won_amount: Decimal
+    lost_count: int
+    lost_amount: Decimal
+    win_rate_by_count: float | None = Field(description="won / (won + lost) by count; null without closed deals.")
+    win_rate_by_amount: float | None = Field(description="won amount / (won + lost amount).")
+    average_won_deal_size: Decimal | None = Field(description="won amount / won count.")
+    average_sales_cycle_days: float | None = Field(
+        description="Mean of (closing date - UTC created date) in days over won deals having both dates."
+    )
+    sales_velocity_per_day: Decimal | None = Field(
+        description="open deals × average won deal size × win rate by count / average sales cycle days."
+    )
+    stale_open_deals: int = Field(
+        description="Open deals not modified for more than stale_after_days before as_of, or closing before as_of."
+    )
+    stale_after_days: int
+
+
+class GroupFigures(BaseModel):
+    deal_count: int
+    amount: Decimal = Field(description="Σ amount_home.")
+    weighted_amount: Decimal = Field(description="Σ weighted_amount_home.")
+
+
+class StageGroup(GroupFigures):
+    pipeline: str | None
+    stage: str
+    sequence: int | None = Field(description="Position in the pipeline (null for stages unknown to pipeline_stages).")
+
+
+class RegionGroup(GroupFigures):
+    region: str
+
+
+class OwnerGroup(GroupFigures):
+    owner_id: int | None
+    owner_name: str | None
+
+
+class StageGroups(BaseModel):
+    model_config = _examples(
+        {
+            "source": "mart",
+            "deal_status": "open",
+            "items": [
+                {
+                    "pipeline": "Standard",
+                    "stage": "Qualification",
+                    "sequence": 1,
+                    "deal_count": 2,
+                    "amount": "400.00",
+                    "weighted_amount": "40.00",
+                }
+            ],
+        }
+    )
+    source: Source
+    deal_status: str
+    items: list[StageGroup]
+
+
+class RegionGroups(BaseModel):
+    model_config = _examples(
+        {
+            "source": "mart",
+            "deal_status": "open",
+            "items": [{"region": "APAC", "deal_count": 2, "amount": "400.00", "weighted_amount": "40.00"}],
+        }
+    )
+    source: Source
+    deal_status: str
+    items: list[RegionGroup]
+
+
+class OwnerGroups(BaseModel):
+    model_config = _examples(
+        {
+            "source": "mart",
+            "deal_status": "open",
+            "items": [
+                {
+                    "owner_id": 100,
+                    "owner_name": "Ana",
+                    "deal_count": 2,
+                    "amount": "400.00",
+                    "weighted_amount": "40.00",
+                }
+            ],
+        }
+    )
+    source: Source
+    deal_status: str
+    items: list[OwnerGroup]
+
+
+class TrendPoint(BaseModel):
+    period_start: date
+    period_end: date = Field(description="Last day of the period, clipped to `to`.")
+    snapshot_date: date | None = Field(description="Latest snapshot inside the period; null when there is none.")
+    open_deal_count: int | None
+    open_pipeline: Decimal | None
+    weighted_pipeline: Decimal | None
+
+
+class Trend(BaseModel):
+    model_config = _examples(
+        {
+            "interval": "month",
+            "items": [
+                {
+                    "period_start": "2026-01-01",
+                    "period_end": "2026-01-31",
+                    "snapshot_date": "2026-01-31",
+                    "open_deal_count": 2,
+                    "open_pipeline": "400.00",
+                    "weighted_pipeline": "40.00",
+                }
+            ],
+        }
+    )
+    interval: str
+    items: list[TrendPoint]
+
+
+class FunnelStep(BaseModel):
+    stage: str
+    sequence: int
+    reached: int = Field(description="Deals whose history reached this stage or a later open/won stage.")
+    conversion_to_next: float | None = Field(description="reached(next stage) / reached(this stage).")
+
+
+class Funnel(BaseModel):
+    model_config = _examples(
+        {
+            "pipeline": "Standard",
+            "steps": [
+                {"stage": "Qualification", "sequence": 1, "reached": 4, "conversion_to_next": 0.5},
+                {"stage": "Closed Won", "sequence": 5, "reached": 2, "conversion_to_next": None},
+            ],
+        }
+    )
+    pipeline: str
+    steps: list[FunnelStep]
+
+
+class Movement(BaseModel):
+    model_config = _examples(
+        {
+            "from_date": "2026-01-01",
+            "to_date": "2026-02-01",
+            "start": "1000.00",
+            "new": "200.00",
+            "increased": "50.00",
+            "decreased": "20.00",
+            "won": "300.00",
+            "lost": "100.00",
+            "removed": "30.00",
+            "end": "800.00",
+        }
+    )
+    from_date: date
+    to_date: date
+    start: Decimal = Field(description="Σ amount_home of deals open in the `from` snapshot.")
+    new: Decimal = Field(description="Σ end amount of deals open at `to` but not open at `from`.")
+    increased: Decimal = Field(description="Σ (end - start) of deals open at both dates whose amount rose.")
+    decreased: Decimal = Field(description="Σ (start - end) of deals open at both dates whose amount fell.")
+    won: Decimal = Field(description="Σ start amount of deals open at `from` and won in the `to` snapshot.")
+    lost: Decimal = Field(description="Σ start amount of deals open at `from` and lost in the `to` snapshot.")
+    removed: Decimal = Field(
+        description="Σ start amount of deals open at `from` and absent from the `to` snapshot (deleted, or moved "
+        "out of the filter: another region, owner, pipeline or stage)."
+    )
+    end: Decimal = Field(description="Σ amount_home of deals open in the `to` snapshot.")
+
+
+class DealOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    deal_name: str | None
+    account_name: str | None
+    owner_id: int | None
+    owner_name: str | None
+    stage: str
+    pipeline: str | None
+    deal_status: str
+    probability: int | None
+    amount: Decimal | None = Field(description="In the deal's own currency.")
+    currency: str | None
+    amount_home: Decimal | None
+    weighted_amount_home: Decimal | None
+    closing_date: date | None
+    created_time: datetime | None
+    modified_time: datetime | None
+    region: str
+
+
+class DealPage(BaseModel):
+    model_config = _examples(
+        {
+            "items": [
+                {
+                    "id": 1,
+                    "deal_name": "Acme renewal",
+                    "account_name": "Acme",
+                    "owner_id": 100,
+                    "owner_name": "Ana",
+                    "stage": "Qualification",
+                    "pipeline": "Standard",
+                    "deal_status": "open",
+                    "probability": 10,
+                    "amount": "100.00",
+                    "currency": "USD",
+                    "amount_home": "100.00",
+                    "weighted_amount_home": "10.00",
+                    "closing_date": "2026-03-05",
+                    "created_time": "2026-01-10T23:30:00Z",
+                    "modified_time": "2026-02-01T10:00:00Z",
+                    "region": "APAC",
+                }
+            ],
+            "page": 1,
+            "page_size": 50,
+            "has_more": False,
+        }
+    )
+    items: list[DealOut]
+    page: int
+    page_size: int
+    has_more: bool
+
+
+class StageHistoryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    stage: str
+    entered_at: datetime
+    left_at: datetime | None
+    duration_days: Decimal | None
+    amount: Decimal | None
+    probability: int | None
+    closing_date: date | None
+    changed_by_name: str | None
+
+
+class DealDetail(DealOut):
+    stage_history: list[StageHistoryOut]
+
+
+class RegionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    code: str
+    name: str
+    description: str | None
+
+
+class StageOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    pipeline: str
+    stage: str
+    sequence: int
+    probability: int
+    forecast_type: str
+    forecast_category: str | None
+    deal_status: str
+    is_active: bool
+
+
+class SyncStream(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    stream: str
+    last_status: str | None
+    last_success_at: datetime | None
+    last_run_finished_at: datetime | None
+    records_extracted: int
+    records_inserted: int
+    records_updated: int
+    records_deleted: int
+    records_rejected: int
+
+
+class SyncStatus(BaseModel):
+    model_config = _examples(
+        {
+            "last_success_at": "2026-03-01T10:00:00Z",
+            "freshness_seconds": 120.5,
+            "live_deals": 1520,
+            "mart_refreshed_at": "2026-03-01T10:00:01Z",
+            "streams": [],
+        }
+    )
+    last_success_at: datetime | None = Field(description="Latest successful run over all streams.")
+    freshness_seconds: float | None = Field(description="Seconds since last_success_at.")
+    live_deals: int = Field(description="Deals in your regions that are not deleted.")
+    mart_refreshed_at: datetime | None
+    streams: list[SyncStream]
+
+
+class Health(BaseModel):
+    status: str = "ok"
+
+
+class Ready(BaseModel):
+    status: str = "ready"
+    database: str = "reachable"

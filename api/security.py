@@ -1,0 +1,102 @@
+"""JWT verification with python-jose: pinned algorithm, required registered claims, key chosen per settings.
+
+HS256 verifies with JWT_SECRET; RS256 with JWT_PUBLIC_KEY (PEM) or a JWKS file whose key is picked by the
+token's `kid`. The accepted algorithm list is exactly [JWT_ALGORITHM], so `alg: none` and algorithm-confusion
+tokens (HS256 signed with the RS256 public key) are refused before any signature check.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from jose import jwt
+from jose.exceptions import ExpiredSignatureError, JWTClaimsError, JWTError
+
+from pipeline_pulse.core.config import ConfigurationError, Settings
+
+REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
+
+
+class AuthenticationError(Exception):
+    """The token is missing or invalid; the message is safe to show to the client."""
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    subject: str
+    regions: Any  # as sent: a list of codes, "*", or anything else (then refused by the region scope)
+    role: str | None
+
+
+class TokenVerifier:
+    def __init__(self, settings: Settings) -> None:
+        self.algorithm = settings.jwt_algorithm
+        self.issuer = settings.jwt_issuer
+        self.audience = settings.jwt_audience
+        self.leeway = settings.jwt_leeway_seconds
+        self._key: str | None = None
+        self._jwks: dict[str, dict[str, Any]] = {}
+        if self.algorithm == "HS256":
+            secret = settings.effective_jwt_secret()
+            if secret is None:
+                raise ConfigurationError("JWT_ALGORITHM=HS256 requires JWT_SECRET")
+            self._key = secret.get_secret_value()
+        elif settings.jwt_jwks_file is not None:
+            self._jwks = _load_jwks(settings)
+        elif settings.jwt_public_key is not None:
+            self._key = settings.jwt_public_key.get_secret_value()
+        else:
+            raise ConfigurationError("JWT_ALGORITHM=RS256 requires JWT_PUBLIC_KEY or JWT_JWKS_FILE")
+
+    def _key_for(self, header: dict[str, Any]) -> Any:
+        if not self._jwks:
+            return self._key
+        kid = header.get("kid")
+        if not isinstance(kid, str) or kid not in self._jwks:
+            raise AuthenticationError("unknown signing key")
+        return self._jwks[kid]
+
+    def verify(self, token: str) -> Claims:
+        try:
+            header = jwt.get_unverified_header(token)
+        except JWTError as exc:
+            raise AuthenticationError("malformed token") from exc
+        if header.get("alg") != self.algorithm:
+            raise AuthenticationError("token algorithm not accepted")
+        options = {f"require_{claim}": True for claim in REQUIRED_CLAIMS}
+        options["leeway"] = self.leeway  # type: ignore[assignment]
+        try:
+            payload = jwt.decode(
+                token,
+                self._key_for(header),
+                algorithms=[self.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                options=options,
+            )
+        except ExpiredSignatureError as exc:
+            raise AuthenticationError("token expired") from exc
+        except JWTClaimsError as exc:
+            raise AuthenticationError(f"invalid claims: {exc}") from exc
+        except JWTError as exc:
+            raise AuthenticationError("invalid token") from exc
+        subject = payload.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise AuthenticationError("invalid claims: sub must be a non-empty string")
+        role = payload.get("role")
+        return Claims(subject=subject, regions=payload.get("regions"), role=role if isinstance(role, str) else None)
+
+
+def _load_jwks(settings: Settings) -> dict[str, dict[str, Any]]:
+    assert settings.jwt_jwks_file is not None
+    try:
+        document = json.loads(settings.jwt_jwks_file.read_text(encoding="utf-8"))
+        keys = document["keys"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigurationError(f"JWT_JWKS_FILE {settings.jwt_jwks_file} is not a JWKS document") from exc
+    by_kid = {key["kid"]: key for key in keys if isinstance(key, dict) and isinstance(key.get("kid"), str)}
+    if not by_kid:
+        raise ConfigurationError(f"JWT_JWKS_FILE {settings.jwt_jwks_file} has no keys with a kid")
+    return by_kid
