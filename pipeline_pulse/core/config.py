@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_serializer, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -23,6 +23,27 @@ DEV_JWT_SECRET = "pipeline-pulse-development-only-secret-do-not-use-in-productio
 
 class ConfigurationError(RuntimeError):
     """Start-up configuration is missing or inconsistent; the message says which variable and why."""
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming each bad variable (as its env name) and why, never the input value.
+
+    Pydantic's own message quotes `input_value`, which may be a secret or a URL with a password in it.
+    """
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        name = ".".join(str(part) for part in error.get("loc", ())).upper() or "SETTINGS"
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        parts.append(f"{name}: {message}")
+    return "; ".join(parts).replace("\n", " ")
+
+
+def mask_url_password(url: str) -> str:
+    """The URL with any password replaced by ***, for reprs and messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL at all: show nothing of it rather than risk a secret
+        return "<unparseable url>"
 
 
 class AppEnv(StrEnum):
@@ -115,6 +136,15 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/") if value else value
 
+    @field_serializer("database_url", when_used="json")
+    def _mask_database_url(self, value: str) -> str:
+        # JSON dumps are for display and logs; a password inline in DATABASE_URL must not end up there.
+        return mask_url_password(value)
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, mask_url_password(value) if name == "database_url" else value
+
     @property
     def is_production(self) -> bool:
         return self.app_env is AppEnv.PRODUCTION
@@ -164,16 +194,24 @@ _cached: tuple[Settings, float] | None = None
 
 def load_settings() -> Settings:
     """Read env, overlay the production secret, validate completeness. Raises on any problem."""
-    from pipeline_pulse.core.secrets import SecretsManager  # local import: secrets imports this module
+    # local imports: secrets imports this module
+    from pipeline_pulse.core.secrets import SecretsManager, SecretsUnavailableError
 
     try:
         settings = Settings()
-    except ValueError as exc:
-        raise ConfigurationError(f"invalid configuration: {exc}") from exc
+    except ValidationError as exc:
+        # `from None`: the chained pydantic error quotes input values (secrets, URLs with passwords).
+        raise ConfigurationError(f"invalid configuration: {describe_validation_error(exc)}") from None
     if settings.is_production:
         if not settings.aws_secret_id:
             raise ConfigurationError("APP_ENV=production requires AWS_SECRET_ID (production secrets live there)")
-        settings = settings.with_overlay(SecretsManager.for_settings(settings).get_overlay())
+        overlay = SecretsManager.for_settings(settings).get_overlay()
+        try:
+            settings = settings.with_overlay(overlay)
+        except ValidationError as exc:
+            raise SecretsUnavailableError(
+                f"AWS secret {settings.aws_secret_id!r} has invalid values: {describe_validation_error(exc)}"
+            ) from None
     settings.check_complete()
     return settings
 

@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 SYNC_DRIVERS = {"postgresql": "postgresql+psycopg2", "sqlite": "sqlite+pysqlite"}
 ASYNC_DRIVERS = {"postgresql": "postgresql+asyncpg", "sqlite": "sqlite+aiosqlite"}
+# The TLS query parameter is spelled differently by the two Postgres drivers (libpq `sslmode`, asyncpg `ssl`);
+# a production URL like `...?sslmode=require` must work for both engines.
+_TLS_PARAM = {"postgresql+psycopg2": ("ssl", "sslmode"), "postgresql+asyncpg": ("sslmode", "ssl")}
 
 
 def _with_driver(url: str | URL, drivers: dict[str, str]) -> URL:
@@ -20,7 +23,14 @@ def _with_driver(url: str | URL, drivers: dict[str, str]) -> URL:
     backend = parsed.get_backend_name()
     if backend not in drivers:
         raise ValueError(f"unsupported database backend {backend!r}; use PostgreSQL or SQLite")
-    return parsed.set(drivername=drivers[backend])
+    target = parsed.set(drivername=drivers[backend])
+    if target.drivername in _TLS_PARAM:
+        foreign, native = _TLS_PARAM[target.drivername]
+        if foreign in target.query and native not in target.query:
+            query = dict(target.query)
+            query[native] = query.pop(foreign)
+            target = target.set(query=query)
+    return target
 
 
 def sync_url(url: str | URL) -> URL:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
 import time
+from http import HTTPStatus
 from typing import Any
 
 import boto3
@@ -14,6 +16,27 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pipeline_pulse.core.config import SECRET_KEYS, ConfigurationError, Settings
 
 logger = logging.getLogger(__name__)
+
+
+class _DropResponseBodies(logging.Filter):
+    """botocore logs every response body at DEBUG, which for GetSecretValue is the secret itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Response body")
+
+
+# A logger-level filter: it applies to records botocore.parsers emits, whatever handlers the app configures.
+logging.getLogger("botocore.parsers").addFilter(_DropResponseBodies())
+
+
+def _error_reason(exc: ClientError) -> str:
+    """`AccessDeniedException (HTTP 400)`; a bare numeric code (non-JSON error bodies) becomes its phrase."""
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    code = str(exc.response.get("Error", {}).get("Code") or "ClientError")
+    if code.isdigit():
+        with contextlib.suppress(ValueError):
+            code = HTTPStatus(int(code)).phrase
+    return f"{code} (HTTP {status})" if status else code
 
 
 class SecretsUnavailableError(ConfigurationError):
@@ -59,7 +82,9 @@ class SecretsManager:
 
     def _boto_client(self) -> Any:
         if self._client is None:
-            self._client = boto3.client("secretsmanager", region_name=self.region)
+            # A session of its own: boto3's default session caches the first credentials it resolved and
+            # is not thread-safe for creating clients.
+            self._client = boto3.session.Session(region_name=self.region).client("secretsmanager")
         return self._client
 
     def get_secret(self) -> dict[str, Any]:
@@ -78,6 +103,11 @@ class SecretsManager:
         for raw_key, value in self.get_secret().items():
             key = raw_key.lower()
             if key in SECRET_KEYS:
+                if not isinstance(value, str):
+                    # Name the key and the type only: the value may be the secret.
+                    raise SecretsUnavailableError(
+                        f"AWS secret {self.secret_id!r}: key {raw_key!r} must be a string, got {type(value).__name__}"
+                    )
                 overlay[key] = value
             else:
                 logger.warning("secret %s: ignoring unknown key %r", self.secret_id, raw_key)
@@ -87,8 +117,7 @@ class SecretsManager:
         try:
             response = self._boto_client().get_secret_value(SecretId=self.secret_id)
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "ClientError")
-            raise SecretsUnavailableError(f"cannot read AWS secret {self.secret_id!r}: {code}") from None
+            raise SecretsUnavailableError(f"cannot read AWS secret {self.secret_id!r}: {_error_reason(exc)}") from None
         except BotoCoreError as exc:
             raise SecretsUnavailableError(f"cannot read AWS secret {self.secret_id!r}: {type(exc).__name__}") from None
         text = response.get("SecretString")
