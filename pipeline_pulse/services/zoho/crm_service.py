@@ -1,0 +1,582 @@
+"""UnifiedZohoCRMService: every Zoho read the pipeline needs, as typed records (never SDK objects).
+
+All calls go through ImprovedZohoSDKManager (retries, token repair, credit budget, concurrency cap) and the
+SDK's own request machinery. Incremental semantics agreed with the ETL side:
+
+* the caller passes its committed cursor's Modified_Time as `modified_since`; we send
+  If-Modified-Since = modified_since - overlap, sort_by=Modified_Time asc, and yield pages in
+  (Modified_Time, id) order whose `cursor` is the largest key yielded so far;
+* records inside the overlap may repeat across runs (the loader upserts), but within one call an id is only
+  yielded again with a strictly newer Modified_Time (it changed while we read; the later version wins);
+* pagination: `page_token` whenever Zoho gives one (keyset, so edits during the read cannot shift records
+  past us); an expired page_token restarts the query from the last yielded cursor minus the overlap;
+* a record that does not decode is reported as a QuarantinedRecord (id, reason, raw payload), its page-mates
+  are yielded; an unreadable page is retried and then fails with a typed error - never a silent gap.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import time
+import zipfile
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine
+from zohocrmsdk.src.com.zoho.crm.api.bulk_read import BodyWrapper, BulkReadOperations, Criteria, Query
+from zohocrmsdk.src.com.zoho.crm.api.fields import MinifiedField
+from zohocrmsdk.src.com.zoho.crm.api.modules import MinifiedModule
+from zohocrmsdk.src.com.zoho.crm.api.util.choice import Choice
+
+from pipeline_pulse.core.config import Settings
+from pipeline_pulse.services.zoho.deal_codec import DealCsvDecoder, DealJsonDecoder, RecordDecodeError, build_record
+from pipeline_pulse.services.zoho.errors import (
+    ZohoBadRequestError,
+    ZohoError,
+    ZohoPageTokenExpiredError,
+    ZohoServerError,
+)
+from pipeline_pulse.services.zoho.records import (
+    CallCounters,
+    CrmUserRecord,
+    CurrencyRecord,
+    DealPage,
+    DealRecord,
+    DeletedDeal,
+    QuarantinedRecord,
+    StageHistoryRecord,
+    StageRecord,
+)
+from pipeline_pulse.services.zoho.sdk_manager import BULK_READ_CREATE_CREDITS, ImprovedZohoSDKManager
+from pipeline_pulse.services.zoho.sdk_requests import body_of, get_json, if_modified_since
+
+logger = logging.getLogger(__name__)
+
+DEALS = "Deals"
+MAX_FIELDS_PER_CALL = 50
+MAX_PER_PAGE = 200
+DISCRETE_PAGE_LIMIT = 2000  # records reachable with `page`; beyond that only page_token works
+DEFAULT_OVERLAP = timedelta(seconds=30)
+MAX_RESTARTS = 20
+KEY_FIELDS = ("Modified_Time",)
+
+
+def _parse_utc(value: Any) -> datetime | None:
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _int_or_none(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+def _decimal_or_none(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+
+
+def _name_of(value: Any) -> str | None:
+    return value.get("name") if isinstance(value, dict) else None
+
+
+def _is_page_token_error(error: ZohoError) -> bool:
+    if isinstance(error, ZohoPageTokenExpiredError):
+        return True
+    return isinstance(error, ZohoBadRequestError) and error.details.get("param") == "page_token"
+
+
+class _PageSource:
+    """One paged records query (one batch of fields), following page_token and restarting on expiry."""
+
+    def __init__(self, service: UnifiedZohoCRMService, fields: Sequence[str], per_page: int) -> None:
+        self.service = service
+        self.fields = ",".join(fields)
+        self.per_page = per_page
+        self.page_token: str | None = None
+        self.page_no = 1
+        self.last_info: dict[str, Any] = {}
+
+    def restart(self) -> None:
+        self.page_token, self.page_no = None, 1
+
+    def fetch(self, since: datetime | None) -> dict[str, Any] | None:
+        params: dict[str, Any] = {
+            "fields": self.fields,
+            "per_page": self.per_page,
+            "sort_by": "Modified_Time",
+            "sort_order": "asc",
+        }
+        if self.page_token:
+            params["page_token"] = self.page_token
+        else:
+            params["page"] = self.page_no
+        headers = {"If-Modified-Since": if_modified_since(since)} if since is not None else None
+        body = self.service._get(f"GET /{DEALS} page", f"/crm/v8/{DEALS}", params, headers)
+        self.last_info = (body or {}).get("info") or {}
+        return body
+
+    def advance(self, info: dict[str, Any]) -> bool:
+        """Move to the next page; False when the discrete-page limit forces a restart from the cursor."""
+        token = info.get("next_page_token")
+        if token:
+            self.page_token = str(token)
+            return True
+        self.page_token = None
+        self.page_no += 1
+        return (self.page_no - 1) * self.per_page < DISCRETE_PAGE_LIMIT
+
+
+class UnifiedZohoCRMService:
+    """The Zoho CRM reads of the pipeline, typed, resilient and credit-aware."""
+
+    def __init__(
+        self,
+        manager: ImprovedZohoSDKManager,
+        *,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        field_batch_size: int = MAX_FIELDS_PER_CALL,
+        bulk_poll_timeout: float = 600.0,
+        sleep: Any = time.sleep,
+    ) -> None:
+        if not 1 <= field_batch_size <= MAX_FIELDS_PER_CALL:
+            raise ValueError(f"field_batch_size must be 1..{MAX_FIELDS_PER_CALL}")
+        self.manager = manager
+        self.overlap = overlap
+        self.field_batch_size = field_batch_size
+        self.bulk_poll_timeout = bulk_poll_timeout
+        self._sleep = sleep
+        self.counters = CallCounters()
+        self._deal_fields: dict[str, dict[str, Any]] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, engine: Engine | None = None) -> UnifiedZohoCRMService:
+        """A service for `settings`; the token store lives in `engine` (default: the warehouse)."""
+        overlap = timedelta(seconds=float(getattr(settings, "zoho_incremental_overlap_seconds", 30.0)))
+        timeout = float(getattr(settings, "zoho_bulk_poll_timeout_seconds", 600.0))
+        return cls(ImprovedZohoSDKManager.from_settings(settings, engine), overlap=overlap, bulk_poll_timeout=timeout)
+
+    def reset_counters(self) -> None:
+        self.counters = CallCounters()
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+    def _get(
+        self,
+        operation: str,
+        api_path: str,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        *,
+        credits: int = 1,
+    ) -> dict[str, Any] | None:
+        response = self.manager.call(
+            operation, lambda: get_json(api_path, params, headers), credits=credits, counters=self.counters
+        )
+        return body_of(response)
+
+    def deal_fields(self) -> dict[str, dict[str, Any]]:
+        """Deals field metadata by api_name (fetched once per service)."""
+        if self._deal_fields is None:
+            body = self._get("GET fields", "/crm/v8/settings/fields", {"module": DEALS}) or {}
+            self._deal_fields = {f["api_name"]: f for f in body.get("fields", []) if f.get("api_name")}
+            if not self._deal_fields:
+                raise ZohoServerError("NO_FIELD_METADATA", "Zoho returned no field metadata for Deals")
+        return self._deal_fields
+
+    def _field_types(self) -> dict[str, str]:
+        return {name: str(meta.get("data_type") or "") for name, meta in self.deal_fields().items()}
+
+    def _field_batches(self, fields: Sequence[str] | None) -> list[list[str]]:
+        known = self.deal_fields()
+        wanted = [f for f in (fields or list(known)) if f != "id"]
+        unknown = [f for f in wanted if f not in known]
+        if unknown:
+            raise ZohoBadRequestError("INVALID_FIELD", f"unknown Deals field(s): {', '.join(unknown)}")
+        rest = [f for f in dict.fromkeys(wanted) if f not in KEY_FIELDS]
+        size = self.field_batch_size
+        first = [*KEY_FIELDS, *rest[: size - len(KEY_FIELDS)]]
+        batches = [first]
+        remaining = rest[size - len(KEY_FIELDS) :]
+        for start in range(0, len(remaining), size - len(KEY_FIELDS)):
+            batches.append([*KEY_FIELDS, *remaining[start : start + size - len(KEY_FIELDS)]])
+        return batches
+
+    # -- deals (REST) -------------------------------------------------------------------------------------
+    def iter_deals(
+        self,
+        modified_since: datetime | None = None,
+        *,
+        fields: Sequence[str] | None = None,
+        per_page: int = MAX_PER_PAGE,
+    ) -> Iterator[DealPage]:
+        """Deals changed after `modified_since` (all when None), page by page in (Modified_Time, id) order."""
+        if not 1 <= per_page <= MAX_PER_PAGE:
+            raise ValueError(f"per_page must be 1..{MAX_PER_PAGE}")
+        if modified_since is not None and modified_since.tzinfo is None:
+            raise ValueError("modified_since must be timezone-aware")
+        batches = self._field_batches(fields)
+        decoder = DealJsonDecoder(self._field_types())
+        sources = [_PageSource(self, batch, per_page) for batch in batches]
+        since = modified_since - self.overlap if modified_since is not None else None
+        cursor: tuple[datetime, int] | None = None
+        yielded: dict[int, datetime] = {}  # id -> Modified_Time already yielded in this call
+        restarts = 0
+        while True:
+            try:
+                body = sources[0].fetch(since)
+                if body is None:
+                    return  # 304 Not Modified / 204 No Content
+                data = body.get("data") or []
+                info = body.get("info") or {}
+                if len(sources) > 1:
+                    data = self._merge_batches(data, sources[1:], since)
+            except ZohoError as error:
+                if not _is_page_token_error(error) or sources[0].page_token is None:
+                    raise
+                restarts += 1
+                if restarts > MAX_RESTARTS:
+                    raise
+                anchor = cursor[0] if cursor is not None else modified_since
+                since = anchor - self.overlap if anchor is not None else None
+                logger.warning("Zoho page_token expired; restarting the Deals read from %s", since)
+                self.counters.retries += 1
+                for source in sources:
+                    source.restart()
+                continue
+            records, rejected = self._decode_page(decoder, data)
+            fresh: list[DealRecord] = []
+            for record in records:
+                seen = yielded.get(record.id)
+                if seen is not None and record.modified_time is not None and record.modified_time <= seen:
+                    continue  # overlap re-read of a version we already yielded
+                fresh.append(record)
+            for record in fresh:
+                if record.modified_time is not None:
+                    yielded[record.id] = record.modified_time
+                    key = (record.modified_time, record.id)
+                    if cursor is None or key > cursor:
+                        cursor = key
+            more = bool(info.get("more_records"))
+            self.counters.pages += 1
+            self.counters.records += len(fresh)
+            self.counters.rejected += len(rejected)
+            if fresh or rejected or not more:
+                yield DealPage(records=fresh, rejected=rejected, cursor=cursor, more_records=more)
+            if not more:
+                return
+            if not all([source.advance(source.last_info) for source in sources]):
+                # Past the discrete-page limit without a page_token: continue by time from the cursor.
+                since = cursor[0] - self.overlap if cursor else since
+                for source in sources:
+                    source.restart()
+            self._prune(yielded, cursor)
+
+    def _prune(self, yielded: dict[int, datetime], cursor: tuple[datetime, int] | None) -> None:
+        """Forget ids whose yielded version is older than any restart could re-read."""
+        if cursor is None or len(yielded) < 50_000:
+            return
+        horizon = cursor[0] - self.overlap - timedelta(seconds=1)
+        for deal_id in [i for i, t in yielded.items() if t < horizon]:
+            del yielded[deal_id]
+
+    @staticmethod
+    def _decode_page(decoder: DealJsonDecoder, data: list[Any]) -> tuple[list[DealRecord], list[QuarantinedRecord]]:
+        records: list[DealRecord] = []
+        rejected: list[QuarantinedRecord] = []
+        for raw in data:
+            try:
+                records.append(decoder.decode(raw))
+            except (RecordDecodeError, ValueError, TypeError, KeyError) as exc:
+                zoho_id = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") is not None else None
+                rejected.append(QuarantinedRecord(stream="deals", zoho_id=zoho_id, reason=str(exc), payload=raw))
+                logger.warning("quarantined Zoho deal %s: %s", zoho_id, exc)
+        records.sort(key=lambda r: (r.modified_time or datetime.min.replace(tzinfo=UTC), r.id))
+        return records, rejected
+
+    def _merge_batches(
+        self, data: list[dict[str, Any]], others: Sequence[_PageSource], since: datetime | None
+    ) -> list[dict[str, Any]]:
+        """Fields beyond the first 50 come from the same query per batch, merged by id.
+
+        Batches page in lockstep; an id missing from another batch's page (it changed between the two calls)
+        is fetched on its own, and its newer Modified_Time wins.
+        """
+        merged = {str(raw.get("id")): dict(raw) for raw in data}
+        for source in others:
+            body = source.fetch(since) or {}
+            by_id = {str(raw.get("id")): raw for raw in body.get("data") or []}
+            for deal_id, raw in merged.items():
+                extra = by_id.get(deal_id)
+                if extra is None or extra.get("Modified_Time") != raw.get("Modified_Time"):
+                    extra = self._get_one_deal(deal_id)
+                    if extra is None:
+                        continue  # deleted meanwhile: keep what the first batch saw
+                    raw["Modified_Time"] = extra.get("Modified_Time", raw.get("Modified_Time"))
+                for name in source.fields.split(","):
+                    if name in extra:
+                        raw[name] = extra[name]
+        return list(merged.values())
+
+    def _get_one_deal(self, deal_id: str) -> dict[str, Any] | None:
+        body = self._get(f"GET /{DEALS}/id", f"/crm/v8/{DEALS}/{deal_id}")
+        rows = (body or {}).get("data") or []
+        return rows[0] if rows else None
+
+    def count_deals(self) -> int:
+        body = self._get("GET count", f"/crm/v8/{DEALS}/actions/count") or {}
+        return int(body.get("count", 0))
+
+    # -- deletions ----------------------------------------------------------------------------------------
+    def iter_deleted_deals(self, since: datetime | None = None) -> Iterator[DeletedDeal]:
+        if since is not None and since.tzinfo is None:
+            raise ValueError("since must be timezone-aware")
+        headers = {"If-Modified-Since": if_modified_since(since - self.overlap)} if since is not None else None
+        page = 1
+        while True:
+            body = self._get(
+                "GET deleted",
+                f"/crm/v8/{DEALS}/deleted",
+                {"type": "all", "page": page, "per_page": MAX_PER_PAGE},
+                headers,
+            )
+            if body is None:
+                return
+            self.counters.pages += 1
+            for row in body.get("data") or []:
+                deleted_by = row.get("deleted_by")
+                self.counters.records += 1
+                yield DeletedDeal(
+                    id=int(row["id"]),
+                    deleted_time=_parse_utc(row.get("deleted_time")) or datetime.now(UTC),
+                    deletion_type=str(row.get("type") or "recycle"),
+                    display_name=row.get("display_name"),
+                    deleted_by_id=_int_or_none(deleted_by.get("id")) if isinstance(deleted_by, dict) else None,
+                )
+            if not (body.get("info") or {}).get("more_records"):
+                return
+            page += 1
+
+    # -- users, stages, currencies, history -------------------------------------------------------------
+    def list_users(self) -> list[CrmUserRecord]:
+        users: list[CrmUserRecord] = []
+        page = 1
+        while True:
+            body = self._get("GET users", "/crm/v8/users", {"type": "AllUsers", "page": page, "per_page": 200})
+            if body is None:
+                break
+            for row in body.get("users") or []:
+                users.append(
+                    CrmUserRecord(
+                        id=int(row["id"]),
+                        full_name=row.get("full_name"),
+                        email=row.get("email"),
+                        role_name=_name_of(row.get("role")),
+                        profile_name=_name_of(row.get("profile")),
+                        status=row.get("status"),
+                        country=row.get("country"),
+                        modified_time=_parse_utc(row.get("Modified_Time")),
+                    )
+                )
+            if not (body.get("info") or {}).get("more_records"):
+                break
+            page += 1
+        return users
+
+    def get_stage_metadata(self) -> list[StageRecord]:
+        """Stages per pipeline, with probability / forecast settings from the Stage picklist."""
+        stage_field = self.deal_fields().get("Stage") or {}
+        by_value: dict[str, dict[str, Any]] = {}
+        for value in stage_field.get("pick_list_values") or []:
+            by_value[str(value.get("actual_value") or value.get("display_value"))] = value
+        layouts = self._get("GET layouts", "/crm/v8/settings/layouts", {"module": DEALS}) or {}
+        stages: list[StageRecord] = []
+        seen: set[tuple[str, str]] = set()
+        for layout in layouts.get("layouts") or []:
+            body = self._get("GET pipeline", "/crm/v8/settings/pipeline", {"layout_id": layout["id"]}) or {}
+            for pipeline in body.get("pipeline") or []:
+                name = str(pipeline.get("display_value") or pipeline.get("actual_value"))
+                for item in pipeline.get("maps") or []:
+                    stage = str(item.get("actual_value") or item.get("display_value"))
+                    if (name, stage) in seen:
+                        continue
+                    seen.add((name, stage))
+                    pick = by_value.get(stage, {})
+                    category = item.get("forecast_category") or pick.get("forecast_category")
+                    stages.append(
+                        StageRecord(
+                            pipeline=name,
+                            stage=stage,
+                            sequence=int(item.get("sequence_number") or pick.get("sequence_number") or 0),
+                            probability=int(pick.get("probability") or item.get("probability") or 0),
+                            forecast_type=str(item.get("forecast_type") or pick.get("forecast_type") or "Open"),
+                            forecast_category=_name_of(category) if isinstance(category, dict) else category,
+                            zoho_stage_id=_int_or_none(pick.get("id") or item.get("id")),
+                            is_active=str(item.get("type") or "used") != "unused",
+                        )
+                    )
+        return stages
+
+    def get_currencies(self) -> list[CurrencyRecord]:
+        body = self._get("GET currencies", "/crm/v8/org/currencies") or {}
+        return [
+            CurrencyRecord(
+                iso_code=str(row["iso_code"]),
+                name=row.get("name"),
+                symbol=row.get("symbol"),
+                exchange_rate=Decimal(str(row.get("exchange_rate") or "1")),
+                is_home=bool(row.get("is_base")),
+                is_active=bool(row.get("is_active", True)),
+            )
+            for row in body.get("currencies") or []
+        ]
+
+    def get_stage_history(self, deal_ids: Sequence[int]) -> Iterator[StageHistoryRecord]:
+        for deal_id in deal_ids:
+            page = 1
+            while True:
+                body = self._get(
+                    "GET stage history",
+                    f"/crm/v8/{DEALS}/{int(deal_id)}/Stage_History",
+                    {"page": page, "per_page": MAX_PER_PAGE},
+                )
+                if body is None:
+                    break
+                for row in body.get("data") or []:
+                    changed_by = row.get("Modified_By") or {}
+                    closing = row.get("Closing_Date")
+                    yield StageHistoryRecord(
+                        id=int(row["id"]),
+                        deal_id=int(deal_id),
+                        stage=str(row.get("Stage")),
+                        entered_at=_parse_utc(row.get("Modified_Time")) or datetime.now(UTC),
+                        amount=_decimal_or_none(row.get("Amount")),
+                        probability=_int_or_none(row.get("Probability")),
+                        expected_revenue=_decimal_or_none(row.get("Expected_Revenue")),
+                        closing_date=date.fromisoformat(closing) if closing else None,
+                        duration_days=_decimal_or_none(row.get("Stage_Duration_Calendar_Days")),
+                        changed_by_id=_int_or_none(changed_by.get("id")),
+                        changed_by_name=changed_by.get("name"),
+                    )
+                if not (body.get("info") or {}).get("more_records"):
+                    break
+                page += 1
+
+    # -- Bulk Read ----------------------------------------------------------------------------------------
+    def bulk_read_deals(self, modified_since: datetime | None = None) -> Iterator[DealPage]:
+        """A backfill through the Bulk Read API: one job per result page (<= 200,000 rows), CSV streamed.
+
+        Lookups arrive as ids in the CSV; owner name and e-mail are completed from `list_users()`. Pages are
+        yielded in (Modified_Time, id) order within each result page.
+        """
+        if modified_since is not None and modified_since.tzinfo is None:
+            raise ValueError("modified_since must be timezone-aware")
+        field_types = self._field_types()
+        users = {str(u.id): (u.full_name, u.email) for u in self.list_users()}
+        decoder = DealCsvDecoder(field_types, users)
+        operations = BulkReadOperations()
+        page_token: str | None = None
+        while True:
+            job_id = self._create_bulk_job(operations, list(field_types), modified_since, page_token)
+            result = self._wait_for_bulk_job(job_id)
+            rows = self._download_bulk_rows(operations, job_id)
+            records: list[DealRecord] = []
+            rejected: list[QuarantinedRecord] = []
+            header = next(rows, None)
+            if header is not None:
+                for row in rows:
+                    try:
+                        records.append(build_record(decoder.normalise_row(header, row)))
+                    except (RecordDecodeError, ValueError, TypeError, KeyError) as exc:
+                        payload = dict(zip(header, row, strict=False))
+                        rejected.append(
+                            QuarantinedRecord(
+                                stream="deals", zoho_id=payload.get("id"), reason=str(exc), payload=payload
+                            )
+                        )
+            records.sort(key=lambda r: (r.modified_time or datetime.min.replace(tzinfo=UTC), r.id))
+            more = bool(result.get("more_records"))
+            cursor = (records[-1].modified_time, records[-1].id) if records and records[-1].modified_time else None
+            self.counters.pages += 1
+            self.counters.records += len(records)
+            self.counters.rejected += len(rejected)
+            yield DealPage(records=records, rejected=rejected, cursor=cursor, more_records=more)  # type: ignore[arg-type]
+            page_token = result.get("next_page_token")
+            if not more or not page_token:
+                return
+
+    def _create_bulk_job(
+        self,
+        operations: BulkReadOperations,
+        fields: list[str],
+        modified_since: datetime | None,
+        page_token: str | None,
+    ) -> str:
+        query = Query()
+        module = MinifiedModule()
+        module.set_api_name(DEALS)
+        query.set_module(module)
+        query.set_fields([f for f in fields if f != "id"])
+        if page_token:
+            query.set_page_token(page_token)
+        if modified_since is not None:
+            criteria = Criteria()
+            field = MinifiedField()
+            field.set_api_name("Modified_Time")
+            criteria.set_field(field)
+            criteria.set_comparator(Choice("greater_than"))
+            criteria.set_value(if_modified_since(modified_since - self.overlap))
+            query.set_criteria(criteria)
+        body = BodyWrapper()
+        body.set_query(query)
+        body.set_file_type("csv")
+        response = self.manager.call(
+            "POST bulk read",
+            lambda: operations.create_bulk_read_job(body),
+            credits=BULK_READ_CREATE_CREDITS,
+            counters=self.counters,
+        )
+        payload = response.get_response_json() or {}
+        try:
+            return str(payload["data"][0]["details"]["id"])
+        except (KeyError, IndexError, TypeError) as exc:
+            raise ZohoServerError("BULK_READ_NO_JOB", "Zoho accepted the Bulk Read job but returned no job id") from exc
+
+    def _wait_for_bulk_job(self, job_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + self.bulk_poll_timeout
+        delay = 0.1
+        while True:
+            body = self._get("GET bulk read job", f"/crm/bulk/v8/read/{job_id}", credits=0) or {}
+            detail = (body.get("data") or [{}])[0]
+            state = str(detail.get("state") or "")
+            if state == "COMPLETED" and detail.get("result"):
+                return dict(detail["result"])
+            if state in ("FAILURE", "FAILED"):
+                raise ZohoServerError("BULK_READ_FAILED", f"Bulk Read job {job_id} failed on Zoho's side")
+            if time.monotonic() + delay > deadline:
+                raise ZohoServerError("BULK_READ_TIMEOUT", f"Bulk Read job {job_id} not completed in time")
+            self._sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    def _download_bulk_rows(self, operations: BulkReadOperations, job_id: str) -> Iterator[list[str]]:
+        response = self.manager.call(
+            "GET bulk read result", lambda: operations.download_result(int(job_id)), credits=0, counters=self.counters
+        )
+        wrapper = response.get_object()
+        stream = wrapper.get_file().get_stream() if wrapper is not None and hasattr(wrapper, "get_file") else None
+        content = getattr(stream, "content", None)
+        if not content:
+            raise ZohoServerError("BULK_READ_EMPTY", f"Bulk Read job {job_id}: the result download was empty")
+        archive = zipfile.ZipFile(io.BytesIO(content))
+        names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
+        if not names:
+            raise ZohoServerError("BULK_READ_NO_CSV", f"Bulk Read job {job_id}: the result has no CSV file")
+        text = io.TextIOWrapper(archive.open(names[0]), encoding="utf-8", newline="")
+        return iter(csv.reader(text))
