@@ -13,6 +13,7 @@ from . import reference as ref
 from .clock import SandboxClock, iso, parse_iso
 from .config import SandboxConfig
 from .fields_sql import CSV_FIELD_SQL
+from .metadata import field_id
 from .store import DealStore
 
 JOB_BASE = 4_876_876_000_009_000_000
@@ -82,6 +83,24 @@ def criteria_sql(criteria: dict[str, Any] | None) -> tuple[str, list[Any]]:
     return f"{column} {_COMPARATORS[comparator]} ?", [conv(value)]
 
 
+def _typed(criteria: dict[str, Any] | None) -> dict[str, Any]:
+    """Echo criteria as Zoho does, with a ``type`` (group / comparison) on every node."""
+    if not criteria:
+        return {"type": None}
+    out = dict(criteria)
+    if "group" in out:
+        out["type"] = "group"
+        out["group"] = [_typed(sub) for sub in out["group"]]
+    else:
+        out.setdefault("type", "comparison")
+        field = dict(out.get("field") or {})
+        if field.get("api_name") and not field.get("id"):
+            field["id"] = field_id("Deals", field["api_name"])
+        if field:
+            out["field"] = field
+    return out
+
+
 class BulkJobs:
     def __init__(self, config: SandboxConfig, clock: SandboxClock, store: DealStore) -> None:
         self.config = config
@@ -144,7 +163,7 @@ class BulkJobs:
                 "cvid": None,
                 "fields": job.fields,
                 "page": job.page,
-                "criteria": job.query.get("criteria") or {"type": None},
+                "criteria": _typed(job.query.get("criteria")),
                 "file_type": "csv",
             },
             "created_by": {"name": ref.ADMIN_USER.full_name, "id": str(ref.ADMIN_USER.id)},

@@ -234,6 +234,13 @@ def _stage_values(field_id: int) -> list[dict[str, Any]]:
     return out
 
 
+def field_id(module: str, api_name: str) -> str | None:
+    for seq, spec in enumerate(MODULE_SPECS.get(module, [])):
+        if spec[0] == api_name:
+            return str(FIELD_BASE + list(MODULE_SPECS).index(module) * 1000 + seq)
+    return None
+
+
 def build_field(module: str, seq: int, spec: Spec) -> dict[str, Any]:
     api_name, label, data_type, extra = spec
     field_id = FIELD_BASE + list(MODULE_SPECS).index(module) * 1000 + seq
@@ -340,7 +347,8 @@ def build_field(module: str, seq: int, spec: Spec) -> dict[str, Any]:
         "display_field": api_name in ("Deal_Name", "Account_Name", "Last_Name", "Campaign_Name"),
         "pick_list_values_sorted_lexically": False,
         "sortable": True,
-        "layout_associations": [{"name": "Standard", "id": str(ref.LAYOUT_ID)}],
+        "layout_associations": [{"api_name": "Standard", "name": "Standard", "id": str(ref.LAYOUT_ID)}],
+        "type": "used",
     }  # fmt: skip
 
 
@@ -359,6 +367,26 @@ def fields_body(module: str) -> bytes | None:
 
 def _admin_minified() -> dict[str, str]:
     return {"name": ref.ADMIN_USER.full_name, "id": str(ref.ADMIN_USER.id)}
+
+
+def _admin_owner() -> dict[str, str]:
+    user = ref.ADMIN_USER
+    return {"name": user.full_name, "id": str(user.id), "first_name": user.first_name, "last_name": user.last_name}
+
+
+def _custom_view(module: str) -> dict[str, Any]:
+    admin = _admin_minified()
+    return {
+        "display_value": f"All {module.replace('_', ' ')}", "system_name": "ALLVIEWS", "category": "public_views",
+        "created_time": None, "modified_time": None, "last_accessed_time": None, "name": f"All {module}",
+        "created_by": admin, "modified_by": admin, "module": {"name": module, "id": str(MODULE_IDS[module])},
+        "criteria": {"comparator": None, "field": {"api_name": None, "id": None}, "value": None,
+                     "group_operator": None, "group": []},
+        "default": True, "system_defined": True, "locked": None, "favorite": None, "offline": False,
+        "access_type": "shared", "shared_to": [], "fields": [],
+        "sort_by": {"id": str(FIELD_BASE), "api_name": "Created_Time"}, "sort_order": None,
+        "id": str(MODULE_IDS[module] + 50),
+    }  # fmt: skip
 
 
 def module_record(api_name: str, seq: int) -> dict[str, Any]:
@@ -384,7 +412,7 @@ def module_record(api_name: str, seq: int) -> dict[str, Any]:
         "related_lists": [], "filter_status": True,
         "related_list_properties": {"sort_by": {"api_name": None, "id": None}, "fields": [], "sort_order": None},
         "display_field": None, "layouts": [], "fields": [],
-        "custom_view": None, "zia_view": False, "default_mapping_fields": [], "layout_associations": [],
+        "custom_view": _custom_view(api_name), "zia_view": False, "default_mapping_fields": [], "layout_associations": [],
     }  # fmt: skip
 
 
@@ -403,7 +431,7 @@ def _layout_field(field: dict[str, Any], section_id: int, seq: int) -> dict[str,
         "sequence_number": seq,
         "section_id": section_id,
         "static_values": [],
-        "_delete": None,
+        "_delete": {"permanent": False},
     }
 
 
@@ -415,10 +443,10 @@ def layouts_body(module: str) -> bytes | None:
     section_id = ref.LAYOUT_ID + 10
     section = {
         "display_label": f"{module} Information", "sequence_number": 1, "isSubformSection": False,
-        "tab_traversal": 1, "api_name": f"{module}_Information", "column_count": 2,
+        "tab_traversal": "1", "api_name": f"{module}_Information", "column_count": 2,
         "name": f"{module} Information", "generated_type": "default", "id": str(section_id), "type": "used",
         "fields": [_layout_field(f, section_id, i + 1) for i, f in enumerate(fields)],
-        "properties": None, "_delete": None,
+        "properties": {"reorder_rows": None, "maximum_rows": None, "tooltip": {"name": "Info Icon", "value": ""}}, "_delete": {"permanent": False},
     }  # fmt: skip
     layout = {
         "has_more_profiles": False, "created_time": _META_TIME, "modified_time": _META_TIME, "visible": True,
@@ -456,7 +484,7 @@ def pipeline_body() -> bytes:
                     "actual_value": stage.name,
                     "id": str(FIELD_BASE + 9 * 100 + ref.STAGES.index(stage) + 1),
                     "forecast_type": stage.forecast_type,
-                    "colour_code": None,
+                    "colour_code": "#FFFFFF",
                     "type": "used",
                 }
             )
@@ -467,8 +495,6 @@ def pipeline_body() -> bytes:
                 "maps": maps,
                 "actual_value": name,
                 "id": str(ref.PIPELINE_BASE + p_idx + 1),
-                "child_available": False,
-                "parent": None,
             }
         )
     return json.dumps({"pipeline": pipelines}).encode()
@@ -560,14 +586,13 @@ def user_record(user: ref.User) -> dict[str, Any]:
         "country": user.country,
         "locale": "en_GB",
         "language": "en_US",
-        "time_zone": "Asia/Singapore",
         "time_format": "HH:mm",
-        "date_format": "dd/MM/yyyy",
+        "date_format": "MMM d, yyyy",
         "Region": user.region,
         "created_time": _META_TIME,
         "Modified_Time": _META_TIME,
-        "created_by": _admin_minified(),
-        "Modified_By": _admin_minified(),
+        "created_by": _admin_owner(),
+        "Modified_By": _admin_owner(),
         "zuid": str(user.id - ref.USER_BASE + 60_000_000),
         "zip": None,
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 
 from .clock import SandboxClock
@@ -49,7 +50,8 @@ class TokenAuthority:
             else:
                 return {"error": "unsupported_grant_type"}
             access = "1000." + secrets.token_hex(16) + "." + secrets.token_hex(16)
-            self._access[access] = _Token(self.clock.now() + self.config.token_ttl_seconds)
+            # Real elapsed time, not the sandbox clock: jumping the data clock must not kill live tokens.
+            self._access[access] = _Token(time.monotonic() + self.config.token_ttl_seconds)
             self.issued += 1
         body: dict[str, object] = {
             "access_token": access,
@@ -87,7 +89,7 @@ class TokenAuthority:
             return "unknown"
         if tok.revoked:
             return "revoked"
-        if self.clock.now() >= tok.expires_at:
+        if time.monotonic() >= tok.expires_at:
             return "expired"
         return None
 

@@ -261,7 +261,8 @@ async def user(request: Request) -> Response:
         found = None
     if found is None:
         return Response(status_code=204)
-    return json_response(request, json_bytes({"users": [metadata.user_record(found)]}))
+    info = {"per_page": 200, "count": 1, "page": 1, "more_records": False}
+    return json_response(request, json_bytes({"users": [metadata.user_record(found)], "info": info}))
 
 
 async def org(request: Request) -> Response:
