@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     mint.add_argument("--kid", default=None, help="key id header (for JWKS verification)")
     args = parser.parse_args(argv)
     try:
+        # Checked before load_settings(): a production start would reach for Secrets Manager first.
+        if Settings().is_production:
+            raise ConfigurationError("refusing to mint tokens with APP_ENV=production")
         settings = load_settings()
         print(mint_token(settings, args.sub, args.regions, args.role, args.ttl, args.kid))
     except ConfigurationError as exc:
