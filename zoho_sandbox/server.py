@@ -207,6 +207,7 @@ class SandboxServer:
         self._server: uvicorn.Server | None = None
         self._sock: socket.socket | None = None
         self.port = config.port
+        self._stopped = False
 
     @property
     def base_url(self) -> str:
@@ -246,6 +247,9 @@ class SandboxServer:
         return self
 
     def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:

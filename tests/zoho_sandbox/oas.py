@@ -200,7 +200,8 @@ def relax_currencies(body: Any) -> Any:
     body = copy.deepcopy(body)
     for cur in body.get("currencies", []):
         rate = cur.get("exchange_rate")
-        assert isinstance(rate, str) and re.fullmatch(r"\d+\.\d{9}", rate), rate
+        assert isinstance(rate, str), rate
+        assert re.fullmatch(r"\d+\.\d{9}", rate), rate
         cur["exchange_rate"] = "10.000000000"
     return body
 

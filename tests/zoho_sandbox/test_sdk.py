@@ -12,7 +12,6 @@ import time
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -108,7 +107,8 @@ def test_reads_all_deals_with_page_then_page_token_across_token_refreshes(server
     assert isinstance(first.get_key_value("Stage"), Choice)
     assert isinstance(first.get_key_value("Modified_Time"), datetime)
     paths = [e["query"] for e in server.control.stats()["requests"] if e["path"] == "/crm/v8/Deals"]
-    assert any("page_token=" in q for q in paths) and any("page=10" in q for q in paths)
+    assert any("page_token=" in q for q in paths)
+    assert any("page=10" in q for q in paths)
     # The read takes longer than TOKEN_TTL - 5 s, so the SDK had to refresh its token mid-run.
     if time.monotonic() - started > TOKEN_TTL - 4:
         assert server.control.stats(with_log=False)["tokens_issued"] > issued_before
@@ -304,4 +304,4 @@ def test_no_request_left_localhost(recorder: Recorder) -> None:
     hosts = {addr[0] if isinstance(addr, tuple) else addr for addr in recorder.addresses}
     assert hosts, "the recorder saw no connections"
     assert hosts == {"127.0.0.1"}, hosts
-    assert recorder.exchanges and all(Path(e.path).parts for e in recorder.exchanges)
+    assert recorder.exchanges
