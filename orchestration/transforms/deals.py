@@ -108,6 +108,11 @@ def records_to_frame(records: Sequence[DealRecord]) -> pd.DataFrame:
     return pd.DataFrame(data, dtype=object)
 
 
+def _map_obj(series: pd.Series, function: Any) -> pd.Series:
+    """Element-wise map that stays object-typed (Series.map would infer float and round 19-digit ids)."""
+    return pd.Series([function(value) for value in series], index=series.index, dtype=object)
+
+
 def _to_int(value: Any) -> Any:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return None
@@ -213,12 +218,12 @@ def transform_deals(frame: pd.DataFrame, context: DealTransformContext) -> DealT
         if target.any():
             reasons = reasons.where(~target, reason if isinstance(reason, str) else reason[target])
 
-    df["id"] = df["id"].map(_to_int)
+    df["id"] = _map_obj(df["id"], _to_int)
     reject(
         df["id"].map(lambda v: v is None or v is _INVALID or (isinstance(v, int) and v <= 0)), "missing or invalid id"
     )
     for name in ("account_id", "owner_id", "probability"):
-        df[name] = df[name].map(_to_int)
+        df[name] = _map_obj(df[name], _to_int)
         reject(df[name].map(lambda v: v is _INVALID), f"unparsable {name}")
     reject(df["probability"].map(lambda v: isinstance(v, int) and not 0 <= v <= 100), "probability outside 0..100")
 
@@ -227,7 +232,7 @@ def transform_deals(frame: pd.DataFrame, context: DealTransformContext) -> DealT
 
     for name in ("amount", "exchange_rate"):
         original = df[name]
-        df[name] = original.map(_to_decimal)
+        df[name] = _map_obj(original, _to_decimal)
         bad = df[name].map(lambda v: v is _INVALID)
         reject(bad, original.map(lambda v, n=name: f"unparsable {n}: {str(v)[:60]!r}"))
 
@@ -243,8 +248,8 @@ def transform_deals(frame: pd.DataFrame, context: DealTransformContext) -> DealT
     reject(bad_closing, "unparsable closing_date")
 
     rates = context.rates
-    currency = df["currency"].map(lambda v: v.strip().upper() if isinstance(v, str) and v.strip() else None)
-    df["currency"] = currency.map(lambda v: v if v is not None else rates.home)
+    currency = _map_obj(df["currency"], lambda v: v.strip().upper() if isinstance(v, str) and v.strip() else None)
+    df["currency"] = _map_obj(currency, lambda v: v if v is not None else rates.home)
     reject(df["currency"].isna(), "no currency and no home currency known")
     reject(
         df["currency"].map(lambda v: v is not None and not rates.knows(v)),

@@ -1,0 +1,227 @@
+"""The deal sync itself, free of Dagster so it can be driven and tested directly.
+
+Incremental: read deals changed since the committed cursor page by page; each page is transformed, loaded,
+its rejections quarantined and the cursor advanced in ONE transaction, then committed. A crash at any point
+loses at most the page in flight, which the next run re-reads (loading is idempotent). Deletions from
+/deleted follow, with their own cursor. Full reconcile: read everything (Bulk Read above the threshold),
+restore deals present in Zoho, repair drift, and soft-delete live deals Zoho no longer has.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Engine, func, select
+
+from orchestration.transforms.deals import STREAM, load_transform_context, records_to_frame, transform_deals
+from pipeline_pulse.models import Deal, utcnow
+from pipeline_pulse.services.zoho.records import DealPage, DeletedDeal
+from pipeline_pulse.warehouse.deals import load_deals, soft_delete_deals, soft_delete_missing
+from pipeline_pulse.warehouse.rejected import quarantine, resolve
+from pipeline_pulse.warehouse.sync_state import (
+    StreamCursor,
+    advance_cursor,
+    read_cursor,
+    read_state,
+    record_run_finished,
+    record_run_started,
+    set_cursor_details,
+)
+
+DELETIONS_STREAM = "deals_deleted"
+RECONCILE_STREAM = "deals_reconcile"
+DELETION_BATCH = 500
+SyncMode = Literal["incremental", "full"]
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DealSyncReport:
+    mode: SyncMode
+    extract_path: str = "rest"
+    extracted: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    restored_or_missing_deleted: int = 0
+    rejected: int = 0
+    unknown_stages: int = 0
+    pages: int = 0
+    cursor_before: str = "none"
+    cursor_after: str = "none"
+    zoho_count: int | None = None
+    warehouse_count: int | None = None
+    api: dict[str, int] = field(default_factory=dict)
+    duration_seconds: float = 0.0
+
+    def counters(self) -> dict[str, int]:
+        return {
+            "records_extracted": self.extracted,
+            "records_inserted": self.inserted,
+            "records_updated": self.updated,
+            "records_deleted": self.deleted,
+            "records_rejected": self.rejected,
+            "api_calls": self.api.get("calls", 0),
+            "credits_used": self.api.get("credits", 0),
+        }
+
+
+def _live_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(select(func.count()).select_from(Deal).where(Deal.deleted_at.is_(None))).scalar_one()
+        )
+
+
+def run_deal_sync(
+    engine: Engine,
+    service: Any,
+    *,
+    mode: SyncMode = "incremental",
+    bulk_threshold: int = 50_000,
+    home_currency: str | None = None,
+    run_id: str | None = None,
+) -> DealSyncReport:
+    started = time.monotonic()
+    started_at = utcnow()
+    report = DealSyncReport(mode=mode)
+    service.reset_counters()
+    with engine.connect() as connection:
+        record_run_started(connection, STREAM, run_id)
+        connection.commit()
+        cursor = read_cursor(connection, STREAM)
+        context = load_transform_context(connection, home_currency)
+    report.cursor_before = cursor.as_text()
+    try:
+        pages, use_bulk = _choose_extract(service, mode, cursor, bulk_threshold)
+        report.extract_path = "bulk" if use_bulk else "rest"
+        seen = array("q") if mode == "full" else None
+        last_cursor = cursor
+        bulk_max: StreamCursor | None = None
+        for page in pages:
+            report.pages += 1
+            frame = records_to_frame(page.records)
+            result = transform_deals(frame, context)
+            with engine.connect() as connection:
+                loaded = load_deals(connection, result.rows, present_in_zoho=(mode == "full"))
+                rejected = [*page.rejected, *result.rejected]
+                quarantine(connection, rejected, run_id=run_id)
+                resolve(connection, STREAM, result.cursor_ids)
+                if page.cursor is not None and not use_bulk:
+                    # Same transaction as the rows: the cursor never runs ahead of (or behind) the data.
+                    last_cursor = advance_cursor(connection, STREAM, StreamCursor(*page.cursor), run_id=run_id)
+                connection.commit()
+            if use_bulk and page.cursor is not None:
+                candidate = StreamCursor(*page.cursor)
+                bulk_max = candidate if bulk_max is None or candidate.is_after(bulk_max) else bulk_max
+            if seen is not None:
+                seen.extend(record.id for record in page.records)
+                seen.extend(int(r.zoho_id) for r in page.rejected if r.zoho_id and str(r.zoho_id).isdigit())
+                seen.extend(int(r.zoho_id) for r in result.rejected if r.zoho_id and r.zoho_id.isdigit())
+            report.extracted += len(page.records) + len(page.rejected)
+            report.inserted += loaded.inserted
+            report.updated += loaded.updated
+            report.unchanged += loaded.unchanged
+            report.rejected += len(rejected)
+            report.unknown_stages += len(result.unknown_stage_ids)
+        if use_bulk and bulk_max is not None:
+            # Bulk Read is not in cursor order: the cursor moves only once the whole read is committed.
+            with engine.connect() as connection:
+                last_cursor = advance_cursor(connection, STREAM, bulk_max, run_id=run_id)
+                connection.commit()
+        report.cursor_after = last_cursor.as_text()
+        report.deleted = _sync_deletions(engine, service)
+        if seen is not None:
+            with engine.connect() as connection:
+                missing = soft_delete_missing(connection, seen, deleted_at=started_at, not_modified_after=started_at)
+                connection.commit()
+            report.restored_or_missing_deleted = len(missing)
+            report.deleted += len(missing)
+            report.zoho_count = int(service.count_deals())
+            report.warehouse_count = _live_count(engine)
+            with engine.connect() as connection:
+                set_cursor_details(
+                    connection,
+                    RECONCILE_STREAM,
+                    {
+                        "zoho_count": report.zoho_count,
+                        "warehouse_count": report.warehouse_count,
+                        "missing_deleted": len(missing),
+                        "finished_at": utcnow().isoformat(),
+                        "run_id": run_id,
+                    },
+                )
+                record_run_finished(connection, RECONCILE_STREAM, run_id, counters=report.counters())
+                connection.commit()
+    except BaseException as exc:
+        report.api = service.counters.as_dict()
+        with engine.connect() as connection:
+            record_run_finished(
+                connection, STREAM, run_id, counters=report.counters(), error=f"{type(exc).__name__}: {exc}"
+            )
+            connection.commit()
+        raise
+    report.api = service.counters.as_dict()
+    report.duration_seconds = round(time.monotonic() - started, 3)
+    with engine.connect() as connection:
+        record_run_finished(connection, STREAM, run_id, counters=report.counters())
+        connection.commit()
+    return report
+
+
+def _choose_extract(
+    service: Any, mode: SyncMode, cursor: StreamCursor, bulk_threshold: int
+) -> tuple[Iterable[DealPage], bool]:
+    """REST pages since the cursor; Bulk Read for a first backfill or a full read above the threshold."""
+    since = None if mode == "full" else cursor.modified_time
+    if since is None and bulk_threshold > 0:
+        total = int(service.count_deals())
+        if total > bulk_threshold:
+            return service.bulk_read_deals(None), True
+    return service.iter_deals(modified_since=since), False
+
+
+def _batched(items: Iterable[DeletedDeal], size: int) -> Iterator[list[DeletedDeal]]:
+    batch: list[DeletedDeal] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _sync_deletions(engine: Engine, service: Any) -> int:
+    """Soft-delete from /deleted since its committed cursor. The feed's order is not guaranteed, so the cursor
+    moves only after every batch is committed (re-marking a deal is a no-op, so a rerun is harmless)."""
+    with engine.connect() as connection:
+        since = read_cursor(connection, DELETIONS_STREAM).modified_time
+    marked = 0
+    latest: datetime | None = None
+    for batch in _batched(service.iter_deleted_deals(since=since), DELETION_BATCH):
+        newest = max(item.deleted_time for item in batch)
+        latest = newest if latest is None or newest > latest else latest
+        with engine.connect() as connection:
+            marked += soft_delete_deals(connection, batch)
+            connection.commit()
+    if latest is not None:
+        with engine.connect() as connection:
+            advance_cursor(connection, DELETIONS_STREAM, StreamCursor(latest, 0))
+            connection.commit()
+    return marked
+
+
+def last_reconcile(engine: Engine) -> dict[str, Any] | None:
+    with engine.connect() as connection:
+        state = read_state(connection, RECONCILE_STREAM)
+    if state is None or not state.cursor:
+        return None
+    return dict(state.cursor)

@@ -1,0 +1,116 @@
+"""Dagster resources: the warehouse (a SQLAlchemy engine) and Zoho (the service layer), plus pipeline knobs.
+
+Both default to the process settings (`get_settings()`: env, `.env`, AWS Secrets Manager in production), so
+`dagster job execute` needs nothing but the environment; tests pass explicit values or subclass them."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+from sqlalchemy import Connection, Engine, text
+
+from pipeline_pulse.core.config import get_settings
+from pipeline_pulse.core.db import create_sync_engine
+
+# Postgres advisory-lock key of "a Zoho sync is writing" (any constant bigint; this one spells PPZOHO).
+SYNC_LOCK_KEY = 0x50505A4F484F
+
+
+class SyncAlreadyRunningError(RuntimeError):
+    pass
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The warehouse database. `database_url` None = DATABASE_URL from the settings."""
+
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: settings DATABASE_URL.")
+    _engine: Engine | None = PrivateAttr(default=None)
+
+    def url(self) -> str:
+        return self.database_url or get_settings().sqlalchemy_url()
+
+    def get_engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = create_sync_engine(self.url())
+        return self._engine
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.get_engine().connect() as connection:
+            yield connection
+
+    @contextmanager
+    def sync_guard(self) -> Iterator[None]:
+        """Refuse to run when another sync holds the lock. Postgres: a session advisory lock on its own
+        connection (released on disconnect, so a killed run never leaves it held). SQLite allows a single
+        writer anyway; there the run-queue concurrency limit is the guard."""
+        engine = self.get_engine()
+        if engine.dialect.name != "postgresql":
+            yield
+            return
+        with engine.connect() as lock_connection:
+            acquired = lock_connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": SYNC_LOCK_KEY}
+            ).scalar()
+            lock_connection.commit()
+            if not acquired:
+                raise SyncAlreadyRunningError(
+                    "another Zoho sync holds the warehouse sync lock; not starting a second one"
+                )
+            try:
+                yield
+            finally:
+                lock_connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SYNC_LOCK_KEY})
+                lock_connection.commit()
+
+
+class ZohoResource(dg.ConfigurableResource):
+    """Zoho CRM through `UnifiedZohoCRMService`; endpoints and OAuth come from the settings. Tests override
+    `build_service` to hand back a stand-in with the same interface."""
+
+    bulk_threshold: int | None = Field(
+        default=None, description="Use Bulk Read above this many deals; default: settings ZOHO_BULK_THRESHOLD."
+    )
+
+    def effective_bulk_threshold(self) -> int:
+        return self.bulk_threshold if self.bulk_threshold is not None else get_settings().zoho_bulk_threshold
+
+    def build_service(self, engine: Engine) -> Any:
+        from pipeline_pulse.services.zoho.crm_service import UnifiedZohoCRMService
+
+        return UnifiedZohoCRMService.from_settings(get_settings(), engine=engine)
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
+SYNC_INTERVAL_MINUTES = _env_int("ZOHO_SYNC_INTERVAL_MINUTES", 15)
+
+
+class PipelineSettingsResource(dg.ConfigurableResource):
+    """Thresholds of the asset checks and the schedule interval the freshness check compares against."""
+
+    sync_interval_minutes: int = Field(default=SYNC_INTERVAL_MINUTES, ge=1)
+    max_rejected_share: float = Field(default=_env_float("PIPELINE_MAX_REJECTED_SHARE", 0.05), ge=0, le=1)
+    max_unassigned_share: float = Field(default=_env_float("PIPELINE_MAX_UNASSIGNED_SHARE", 0.10), ge=0, le=1)
+    home_currency: str | None = Field(default=None, description="Override Zoho's home currency (ISO code).")
+
+    def effective_home_currency(self) -> str | None:
+        return self.home_currency or get_settings().home_currency
