@@ -81,4 +81,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(TimeoutError, _database_error)
+    app.add_exception_handler(OSError, _database_error)  # asyncpg raises connection failures unwrapped
     app.add_exception_handler(Exception, _unexpected_error)
