@@ -47,7 +47,9 @@ class Summary(BaseModel):
         }
     )
     source: Source = Field(description="mart = answered from pipeline_metrics; deals = from the deals table.")
-    as_of: date = Field(description="Reference day for staleness and past-due closing dates (UTC).")
+    as_of: date = Field(
+        description="Reference day for staleness (UTC): the as_of parameter, else the day the mart was refreshed."
+    )
     open_deal_count: int
     open_pipeline: Decimal = Field(description="Σ amount_home of open deals.")
     weighted_pipeline: Decimal = Field(description="Σ amount_home × probability / 100 of open deals.")

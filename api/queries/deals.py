@@ -43,9 +43,12 @@ async def list_deals(
         raise ApiError(400, "bad_request", f"page too deep (offset > {MAX_OFFSET}); narrow the filters")
     column = _SORT_COLUMNS[sort.lstrip("-")]
     descending = sort.startswith("-")
-    # NULLs last in both directions on both backends; id breaks ties so pages are stable.
-    order = [column.is_(None), column.desc() if descending else column.asc()]
-    if column is not Deal.id:
+    # id (the primary key) sorts straight off its index; nullable columns put NULLs last in both directions on
+    # both backends, and id breaks ties so pages are stable.
+    if column is Deal.id:
+        order = [Deal.id.desc() if descending else Deal.id.asc()]
+    else:
+        order = [column.is_(None), column.desc() if descending else column.asc()]
         order.append(Deal.id.desc() if descending else Deal.id.asc())
     query = (
         select(Deal)

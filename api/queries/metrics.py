@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.filters import DealFilters
@@ -15,7 +15,7 @@ from api.schemas import OwnerGroup, RegionGroup, StageGroup, Summary
 from api.scope import RegionScope
 from pipeline_pulse.models import CrmUser, Deal, PipelineStage
 from pipeline_pulse.models import PipelineMetric as Mart
-from pipeline_pulse.warehouse.metrics_mart import cycle_days_expr
+from pipeline_pulse.warehouse.metrics_mart import STALE_AFTER_DAYS, cycle_days_expr, stale_condition
 
 CENT = Decimal("0.01")
 
@@ -38,9 +38,11 @@ async def summary(
     session: AsyncSession,
     scope: RegionScope,
     filters: DealFilters,
-    as_of: date,
+    as_of: date | None,
     stale_after_days: int,
 ) -> Summary:
+    """Headline figures. Staleness comes from the mart's stale_count (as of the mart's refresh day) when no
+    `as_of` is given and the threshold is the mart's; any other as_of / threshold counts on `deals`."""
     dialect = session.bind.dialect.name
     source = choose_source(filters, dialect)
     # Per-row measures: the mart's rows are pre-summed groups, the deals table's rows are single deals.
@@ -63,12 +65,15 @@ async def summary(
                 _status_sum(source, amount_col, "lost"),
                 _status_sum(source, cycle_sum_col, "won"),
                 _status_sum(source, cycle_n_col, "won"),
+                *([func.sum(Mart.stale_count), func.max(Mart.refreshed_at)] if source.name == "mart" else []),
             )
             .select_from(source.table)
             .where(source.where(scope, filters))
         )
     ).one()
-    open_count, open_amount, open_weighted, won_count, won_amount, lost_count, lost_amount, cycle_sum, cycle_n = totals
+    open_count, open_amount, open_weighted, won_count, won_amount, lost_count, lost_amount, cycle_sum, cycle_n = totals[
+        :9
+    ]
     won_amount, lost_amount = money(won_amount), money(lost_amount)
     won_count, lost_count, open_count = int(won_count), int(lost_count), int(open_count)
 
@@ -82,10 +87,17 @@ async def summary(
         exact_cycle = Decimal(str(cycle_sum)) / Decimal(int(cycle_n))
         velocity = (Decimal(open_count) * (won_amount / won_count) * exact_rate / exact_cycle).quantize(CENT)
 
-    stale = await stale_open_deals(session, scope, filters, as_of, stale_after_days)
+    mart_stale = source.name == "mart" and as_of is None and stale_after_days == STALE_AFTER_DAYS
+    if mart_stale:
+        stale_sum, refreshed_at = totals[9], totals[10]
+        stale = int(stale_sum or 0)
+        reference_day = refreshed_at.astimezone(UTC).date() if refreshed_at else datetime.now(UTC).date()
+    else:
+        reference_day = as_of or datetime.now(UTC).date()
+        stale = await stale_open_deals(session, scope, filters, reference_day, stale_after_days)
     return Summary(
         source=source.name,  # type: ignore[arg-type]
-        as_of=as_of,
+        as_of=reference_day,
         open_deal_count=open_count,
         open_pipeline=money(open_amount),
         weighted_pipeline=money(open_weighted),
@@ -106,19 +118,12 @@ async def summary(
 async def stale_open_deals(
     session: AsyncSession, scope: RegionScope, filters: DealFilters, as_of: date, stale_after_days: int
 ) -> int:
-    """Open live deals last modified before (as_of - N days, 00:00 UTC), or with a closing date before as_of.
-
-    Deals with no modified time count as stale. Always read from `deals` (the mart has no modified time).
-    """
-    cutoff = datetime.combine(as_of - timedelta(days=stale_after_days), time.min, tzinfo=UTC)
+    """Open live deals that are stale on `as_of` (see metrics_mart.stale_condition), counted on `deals`."""
     source = deals_source(filters, session.bind.dialect.name)
     query = (
         select(func.count())
         .select_from(Deal)
-        .where(
-            source.where(scope, filters, "open"),
-            or_(Deal.modified_time.is_(None), Deal.modified_time < cutoff, Deal.closing_date < as_of),
-        )
+        .where(source.where(scope, filters, "open"), stale_condition(as_of, stale_after_days))
     )
     return int((await session.execute(query)).scalar_one())
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -34,13 +34,14 @@ async def get_summary(
     session: SessionDep,
     scope: ScopeDep,
     filters: FiltersDep,
-    as_of: Annotated[date | None, Query(description="Reference day for staleness (default: today, UTC).")] = None,
+    as_of: Annotated[
+        date | None, Query(description="Reference day for staleness (default: the mart's refresh day, UTC).")
+    ] = None,
     stale_after_days: Annotated[
         int, Query(ge=1, le=3650, description="Days without change that make a deal stale.")
     ] = 30,
 ) -> Response:
-    reference_day = as_of or datetime.now(UTC).date()
-    result = await metric_queries.summary(session, scope, filters, reference_day, stale_after_days)
+    result = await metric_queries.summary(session, scope, filters, as_of, stale_after_days)
     return cached_json(request, result)
 
 

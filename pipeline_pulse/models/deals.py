@@ -147,4 +147,9 @@ class PipelineMetric(Base):
     cycle_deal_count: Mapped[int] = mapped_column(
         Integer, server_default=text("0"), comment="Deals with both created and closing date (cycle_days_sum's n)."
     )
+    stale_count: Mapped[int] = mapped_column(
+        Integer,
+        server_default=text("0"),
+        comment="Open deals not modified for 30 days before the refresh day (UTC), or closing before it.",
+    )
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="When rebuilt (UTC).")

@@ -9,7 +9,9 @@ The date expressions below are shared with the API so the mart and the live-tabl
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Date, Integer, Numeric, case, cast, delete, func, insert, literal, select
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import Connection, Date, Integer, Numeric, and_, case, cast, delete, func, insert, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from pipeline_pulse.models import Deal, PipelineMetric, utcnow
@@ -34,6 +36,20 @@ def cycle_days_expr(dialect_name: str) -> ColumnElement[object]:
     return cast(func.julianday(Deal.closing_date) - func.julianday(func.date(Deal.created_time)), Integer)
 
 
+# The mart's stale_count uses this threshold as of the refresh day; other thresholds read `deals`.
+STALE_AFTER_DAYS = 30
+
+
+def stale_condition(as_of: date, stale_after_days: int = STALE_AFTER_DAYS) -> ColumnElement[bool]:
+    """An open deal is stale on `as_of` when it was not modified since 00:00 UTC of (as_of - N days) (or never),
+    or its closing date is already before `as_of`."""
+    cutoff = datetime.combine(as_of - timedelta(days=stale_after_days), time.min, tzinfo=UTC)
+    return and_(
+        Deal.deal_status == "open",
+        or_(Deal.modified_time.is_(None), Deal.modified_time < cutoff, Deal.closing_date < as_of),
+    )
+
+
 def refresh_pipeline_metrics(connection: Connection) -> int:
     """Rebuild `pipeline_metrics` from the live (not soft-deleted) deals; returns the number of mart rows.
 
@@ -44,6 +60,8 @@ def refresh_pipeline_metrics(connection: Connection) -> int:
     closing_month = closing_month_expr(dialect).label("closing_month")
     cycle_days = cycle_days_expr(dialect)
     has_cycle = case((cycle_days.is_not(None), 1), else_=0)
+    refreshed_at = utcnow()
+    is_stale = case((stale_condition(refreshed_at.date()), 1), else_=0)
 
     aggregated = (
         select(
@@ -58,7 +76,8 @@ def refresh_pipeline_metrics(connection: Connection) -> int:
             func.coalesce(func.sum(Deal.weighted_amount_home), 0).label("weighted_amount_home"),
             cast(func.coalesce(func.sum(cycle_days), 0), Numeric(20, 4)).label("cycle_days_sum"),
             func.sum(has_cycle).label("cycle_deal_count"),
-            literal(utcnow(), PipelineMetric.refreshed_at.type).label("refreshed_at"),
+            func.sum(is_stale).label("stale_count"),
+            literal(refreshed_at, PipelineMetric.refreshed_at.type).label("refreshed_at"),
         )
         .where(Deal.deleted_at.is_(None))
         .group_by(Deal.region, Deal.pipeline, Deal.stage, Deal.owner_id, Deal.deal_status, closing_month)
@@ -75,6 +94,7 @@ def refresh_pipeline_metrics(connection: Connection) -> int:
         "weighted_amount_home",
         "cycle_days_sum",
         "cycle_deal_count",
+        "stale_count",
         "refreshed_at",
     ]
     connection.execute(delete(PipelineMetric))

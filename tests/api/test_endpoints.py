@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from tests.fixtures.api import ApiClient
+from tests.fixtures.api import DEAL_ROWS, ApiClient
 
 V1 = "/api/v1"
 ADMIN = {"regions": [], "role": "admin"}
@@ -30,6 +31,23 @@ def test_summary_apac_from_mart(seeded_api: ApiClient) -> None:
     assert body["average_sales_cycle_days"] == 40
     assert d(body["sales_velocity_per_day"]) == d("75.00")  # 2 x 3000 x 0.5 / 40
     assert body["stale_open_deals"] == 1
+
+
+def test_summary_staleness_from_mart_matches_deals_table(seeded_api: ApiClient) -> None:
+    from_mart = seeded_api.get(f"{V1}/metrics/summary", **ADMIN).json()
+    today = datetime.now(UTC).date()
+    assert from_mart["as_of"] == today.isoformat()  # the mart was refreshed today, by the fixture
+    counted = seeded_api.get(f"{V1}/metrics/summary", params={"as_of": today.isoformat()}, **ADMIN).json()
+    cutoff = datetime.combine(today - timedelta(days=30), datetime.min.time(), tzinfo=UTC)
+    expected = sum(
+        row["deal_status"] == "open"
+        and row["deleted_at"] is None
+        and (row["modified_time"] < cutoff or row["closing_date"] < today)
+        for row in DEAL_ROWS
+    )
+    assert from_mart["stale_open_deals"] == counted["stale_open_deals"] == expected
+    lenient = seeded_api.get(f"{V1}/metrics/summary", params={"as_of": "2026-03-01", "stale_after_days": 90}, **ADMIN)
+    assert lenient.json()["stale_open_deals"] == 1  # only deal 5, past its closing date
 
 
 def test_summary_all_regions(seeded_api: ApiClient) -> None:

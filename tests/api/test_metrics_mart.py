@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import Engine, insert, select
@@ -77,6 +77,28 @@ def test_refresh_groups_live_deals_and_replaces_previous_rows(sync_engine: Engin
             [deal_row(6, region="India", stage="Qualification", amount_home="7.00", probability=10, closing_date=None)],
         )
         assert refresh_pipeline_metrics(conn) == 4
+    with sync_engine.begin() as conn:  # fresh and closing later: not stale as of the refresh day
+        now = datetime.now(UTC)
+        conn.execute(
+            insert(Deal),
+            [
+                deal_row(
+                    7,
+                    region="Americas",
+                    amount_home="1.00",
+                    modified_time=now,
+                    closing_date=(now + timedelta(days=60)).date(),
+                ),
+                deal_row(
+                    9,
+                    region="Americas",
+                    amount_home="1.00",
+                    modified_time=now,
+                    closing_date=(now - timedelta(days=1)).date(),
+                ),
+            ],
+        )
+        assert refresh_pipeline_metrics(conn) == 6
 
     with sync_engine.connect() as conn:
         rows = conn.execute(select(PipelineMetric.__table__)).all()
@@ -89,5 +111,8 @@ def test_refresh_groups_live_deals_and_replaces_previous_rows(sync_engine: Engin
     won = got[("EMEA", date(2026, 2, 1))]
     assert (won.deal_status, won.deal_count, won.amount_home) == ("won", 1, Decimal("1000.00"))
     assert (won.cycle_days_sum, won.cycle_deal_count) == (Decimal("30"), 1)
+    assert (march.stale_count, won.stale_count) == (2, 0)  # modified Jan 10, far more than 30 days ago
     india = got[("India", None)]
     assert (india.deal_count, india.amount_home, india.cycle_deal_count) == (1, Decimal("7.00"), 0)
+    americas = {row.closing_month: row.stale_count for row in rows if row.region == "Americas"}
+    assert sorted(americas.values()) == [0, 1]  # deal 9 closed yesterday: stale by its past closing date
