@@ -261,7 +261,8 @@ class SandboxServer:
 
     def serve_forever(self) -> None:
         """Run in the foreground (CLI)."""
-        self.start()
+        if self._server is None:
+            self.start()
         try:
             while self._thread is not None and self._thread.is_alive():
                 self._thread.join(0.5)

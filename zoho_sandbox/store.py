@@ -26,8 +26,9 @@ from .clock import SandboxClock, iso
 from .config import SandboxConfig
 from .fields_sql import CSV_FIELD_SQL, DEAL_FIELD_SQL, SORT_COLUMNS, record_select
 
+_ALL_FIELDS = frozenset(DEAL_FIELD_SQL)
 RECYCLE_BIN_DAYS = 60  # Zoho keeps deleted records in the recycle bin for 60 days
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 _DEAL_DDL = """
 CREATE TABLE deals (
@@ -42,6 +43,8 @@ CREATE TABLE deals (
 )"""
 _OTHER_DDL = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
+    # Pre-rendered full record JSON: a request for every field is then a plain read (the hot path).
+    "CREATE TABLE docs (id INTEGER PRIMARY KEY, doc TEXT)",
     "CREATE TABLE users (id INTEGER PRIMARY KEY, ref TEXT)",
     "CREATE TABLE accounts (id INTEGER PRIMARY KEY, ref TEXT)",
     "CREATE TABLE contacts (id INTEGER PRIMARY KEY, ref TEXT)",
@@ -166,6 +169,7 @@ class DealStore:
             f"INSERT INTO deals VALUES ({placeholders})",
             gen.iter_deals(c.seed, c.deals, self.clock.start_epoch, c.awkward_share),
         )
+        db.execute(f"INSERT INTO docs SELECT d.id, {record_select(list(DEAL_FIELD_SQL))} FROM deals d")
         for ddl in _INDEXES:
             db.execute(ddl)
         db.executemany("INSERT INTO meta VALUES (?, ?)", [*self._identity().items(), ("mutations", "0")])
@@ -219,10 +223,10 @@ class DealStore:
         col = SORT_COLUMNS[q.sort_by]
         order = "ASC" if q.sort_order == "asc" else "DESC"
         order_sql = f"{col} {order}" if q.sort_by == "id" else f"{col} {order}, d.id {order}"
-        sql = (
-            f"SELECT {record_select(list(q.fields))}, {col}, d.id FROM deals d{where} "
-            f"ORDER BY {order_sql} LIMIT ? OFFSET ?"
-        )
+        select = record_select(list(q.fields))
+        if set(q.fields) >= _ALL_FIELDS:
+            select = "(SELECT doc FROM docs WHERE docs.id = d.id)"
+        sql = f"SELECT {select}, {col}, d.id FROM deals d{where} ORDER BY {order_sql} LIMIT ? OFFSET ?"
         with self._lock:
             rows = self.db.execute(sql, [*params, q.limit + 1, q.offset]).fetchall()
         more = len(rows) > q.limit
@@ -231,9 +235,9 @@ class DealStore:
         return [row[0] for row in rows], more, cursor
 
     def record(self, deal_id: int) -> str | None:
-        sql = f"SELECT {record_select(list(DEAL_FIELD_SQL))} FROM deals d WHERE d.id = ?"
+        sql = "SELECT doc FROM docs WHERE id = ? AND EXISTS (SELECT 1 FROM deals WHERE id = ?)"
         with self._lock:
-            row = self.db.execute(sql, (deal_id,)).fetchone()
+            row = self.db.execute(sql, (deal_id, deal_id)).fetchone()
         return row[0] if row else None
 
     def exists(self, deal_id: int) -> bool:
@@ -332,7 +336,7 @@ class DealStore:
             return int(self.db.execute(f"SELECT count(*) FROM deals d{where}", params).fetchone()[0])
 
     def iter_truth_deals(self, chunk: int = 5000) -> Iterator[str]:
-        select = record_select(list(DEAL_FIELD_SQL))
+        select = "(SELECT doc FROM docs WHERE docs.id = d.id)"
         last = -1
         while True:
             with self._lock:
@@ -395,6 +399,9 @@ class DealStore:
                     # A formula field recomputes without touching Modified_Time, as in Zoho.
                     self.db.execute("UPDATE deals SET deal_age_days = deal_age_days + 1 WHERE id = ?", (deal_id,))
                     touched["formula_drift"].append(str(deal_id))
+                changed = [int(i) for i in touched["modified"] + touched["created"] + touched["formula_drift"]]
+                self._refresh_docs(changed)
+                self.db.executemany("DELETE FROM docs WHERE id = ?", [(int(i),) for i in touched["deleted"]])
                 self.db.execute("INSERT OR REPLACE INTO meta VALUES ('mutations', ?)", (str(self._mutation_counter),))
                 self.db.execute("COMMIT")
             except Exception:
@@ -403,6 +410,12 @@ class DealStore:
             if same_second and (modify or create or delete):
                 self.clock.advance(1.0)  # later calls land in a later second
             return touched
+
+    def _refresh_docs(self, ids: list[int]) -> None:
+        select = record_select(list(DEAL_FIELD_SQL))
+        self.db.executemany(
+            f"INSERT OR REPLACE INTO docs SELECT d.id, {select} FROM deals d WHERE d.id = ?", [(i,) for i in ids]
+        )
 
     def _tick(self, same_second: bool) -> int:
         now = self.clock.now_int()
