@@ -202,6 +202,8 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         # `from None`: the chained pydantic error quotes input values (secrets, URLs with passwords).
         raise ConfigurationError(f"invalid configuration: {describe_validation_error(exc)}") from None
+    except ValueError as exc:  # pydantic-settings' SettingsError: a complex value (e.g. a list) failed to parse
+        raise ConfigurationError(f"invalid configuration: {' '.join(str(exc).split())}") from None
     if settings.is_production:
         if not settings.aws_secret_id:
             raise ConfigurationError("APP_ENV=production requires AWS_SECRET_ID (production secrets live there)")

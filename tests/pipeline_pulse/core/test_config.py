@@ -145,6 +145,7 @@ def _start_error(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
         ({"DATABASE_URL": "mysql://etl@db/warehouse"}, "DATABASE_URL"),
         ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ({"SECRETS_CACHE_TTL_SECONDS": "-1"}, "SECRETS_CACHE_TTL_SECONDS"),
+        ({"CORS_ORIGINS": "not-a-json-list"}, "cors_origins"),
         ({"APP_ENV": "production", "AWS_SECRET_ID": "<unset>"}, "AWS_SECRET_ID"),
     ],
 )
