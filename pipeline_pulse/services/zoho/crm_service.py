@@ -489,11 +489,12 @@ class UnifiedZohoCRMService:
             rows = self._download_bulk_rows(operations, job_id)
             records: list[DealRecord] = []
             rejected: list[QuarantinedRecord] = []
-            header = next(rows, None)
+            first = next(rows, None)
+            header = tuple(first) if first is not None else None
             if header is not None:
                 for row in rows:
                     try:
-                        records.append(build_record(decoder.normalise_row(header, row)))
+                        records.append(build_record(*decoder.normalise_row_with_times(header, row)))
                     except (RecordDecodeError, ValueError, TypeError, KeyError) as exc:
                         payload = dict(zip(header, row, strict=False))
                         rejected.append(

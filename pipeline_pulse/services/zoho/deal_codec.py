@@ -143,16 +143,19 @@ def _decimal(value: Any) -> Decimal | None:
         raise ValueError("not a decimal") from exc
 
 
-def _utc(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value is not None else None
+def _utc(value: str | None, parsed: datetime | None) -> datetime | None:
+    if parsed is not None:
+        return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+    return datetime.fromisoformat(value).astimezone(UTC) if value is not None else None
 
 
 def _lookup_part(value: Any, key: str) -> Any:
     return value.get(key) if isinstance(value, dict) else None
 
 
-def build_record(raw: dict[str, Any]) -> DealRecord:
-    """A DealRecord from an already normalised raw dict (REST or Bulk Read)."""
+def build_record(raw: dict[str, Any], times: Mapping[str, datetime] | None = None) -> DealRecord:
+    """A DealRecord from an already normalised raw dict (REST or Bulk Read); `times` = parsed datetimes."""
+    times = times or {}
     owner = raw.get("Owner")
     account = raw.get("Account_Name")
     closing = raw.get("Closing_Date")
@@ -173,9 +176,9 @@ def build_record(raw: dict[str, Any]) -> DealRecord:
         currency=raw.get("Currency"),
         exchange_rate=_decimal(raw.get("Exchange_Rate")),
         closing_date=date.fromisoformat(closing) if closing else None,
-        created_time=_utc(raw.get("Created_Time")),
-        modified_time=_utc(raw.get("Modified_Time")),
-        last_activity_time=_utc(raw.get("Last_Activity_Time")),
+        created_time=_utc(raw.get("Created_Time"), times.get("Created_Time")),
+        modified_time=_utc(raw.get("Modified_Time"), times.get("Modified_Time")),
+        last_activity_time=_utc(raw.get("Last_Activity_Time"), times.get("Last_Activity_Time")),
         lead_source=raw.get("Lead_Source"),
         deal_type=raw.get("Type"),
         region=raw.get("Region"),
@@ -184,106 +187,223 @@ def build_record(raw: dict[str, Any]) -> DealRecord:
     )
 
 
+# Field kinds of the fast path; anything else goes through JSON_CONVERTERS.
+_TEXT, _NUMBER, _INTEGER, _BOOLEAN, _DATETIME, _DATE, _LOOKUP, _OTHER = range(8)
+_KIND_OF_TYPE = {
+    "text": _TEXT,
+    "textarea": _TEXT,
+    "email": _TEXT,
+    "phone": _TEXT,
+    "website": _TEXT,
+    "picklist": _TEXT,
+    "autonumber": _TEXT,
+    "currency": _NUMBER,
+    "double": _NUMBER,
+    "decimal": _NUMBER,
+    "percent": _NUMBER,
+    "formula": _NUMBER,
+    "rollup_summary": _NUMBER,
+    "integer": _INTEGER,
+    "bigint": _INTEGER,
+    "boolean": _BOOLEAN,
+    "datetime": _DATETIME,
+    "date": _DATE,
+    "lookup": _LOOKUP,
+    "ownerlookup": _LOOKUP,
+    "userlookup": _LOOKUP,
+    "layout": _LOOKUP,
+}
+_UTC_SUFFIX = "+00:00"
+
+
 class DealJsonDecoder:
-    """REST JSON record -> DealRecord, checked field by field against the Deals metadata."""
+    """REST JSON record -> DealRecord, checked field by field against the Deals metadata.
+
+    One pass per record with type checks inline (this loop is the service's per-record cost); the parsed
+    JSON dict becomes `raw` after normalisation in place (it is ours: one parse per response).
+    """
 
     def __init__(self, field_types: Mapping[str, str]) -> None:
-        self._converters: dict[str, tuple[Converter, str]] = {"id": (_id_text, "a numeric id")}
+        self._kinds: dict[str, int] = {"id": _OTHER}
+        self._others: dict[str, tuple[Converter, str]] = {"id": (_id_text, "a numeric id")}
         for api_name, data_type in field_types.items():
-            if api_name != "id":
-                self._converters[api_name] = JSON_CONVERTERS.get(data_type, (_json_safe, "a JSON value"))
-
-    def normalise(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        """JSON-safe raw dict; raises RecordDecodeError naming the first bad field."""
-        converters = self._converters
-        out: dict[str, Any] = {}
-        for key, value in record.items():
-            if value is None:
-                out[key] = None
+            if api_name == "id":
                 continue
-            converter, expected = converters.get(key, (_json_safe, "a JSON value"))
-            try:
-                out[key] = converter(value)
-            except (ValueError, TypeError) as exc:
-                raise _fail(key, value, expected) from exc
-        if "id" not in out or out["id"] is None:
+            kind = _KIND_OF_TYPE.get(data_type, _OTHER)
+            self._kinds[api_name] = kind
+            if kind == _OTHER:
+                self._others[api_name] = JSON_CONVERTERS.get(data_type, (_json_safe, "a JSON value"))
+        self._checks: list[tuple[str, int]] = [(name, kind) for name, kind in self._kinds.items() if kind != _TEXT]
+
+    def normalise(self, record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, datetime]]:
+        """The record made JSON-safe in place, plus its parsed datetimes; RecordDecodeError on a bad field.
+
+        Text and picklist values need no check: they came out of a JSON parse, so they are JSON already, and
+        the SDK itself accepts any JSON scalar there. Everything the SDK would parse (dates, datetimes,
+        numbers, lookups, booleans) is checked.
+        """
+        times: dict[str, datetime] = {}
+        get = record.get
+        for key, kind in self._checks:
+            value = get(key)
+            if value is None:
+                continue
+            vtype = type(value)
+            if kind == _DATETIME:
+                if vtype is not str:
+                    raise _fail(key, value, "an ISO datetime with offset")
+                try:
+                    parsed = datetime.fromisoformat(value)
+                except ValueError as exc:
+                    raise _fail(key, value, "an ISO datetime with offset") from exc
+                if parsed.tzinfo is None:
+                    raise _fail(key, value, "an ISO datetime with offset")
+                if not value.endswith(_UTC_SUFFIX):
+                    parsed = parsed.astimezone(UTC)
+                    record[key] = parsed.isoformat()
+                times[key] = parsed
+            elif kind == _NUMBER:
+                if vtype is not float and vtype is not int:
+                    raise _fail(key, value, "a number")
+            elif kind == _LOOKUP:
+                lookup_id = value.get("id") if vtype is dict else None
+                if type(lookup_id) is not str or not lookup_id.isdigit():
+                    if type(lookup_id) is int:
+                        value["id"] = str(lookup_id)
+                    else:
+                        raise _fail(key, value, "a lookup {id, name}")
+            elif kind == _INTEGER:
+                if vtype is not int:
+                    raise _fail(key, value, "an integer")
+            elif kind == _DATE:
+                if vtype is not str or len(value) != 10:
+                    raise _fail(key, value, "an ISO date")
+                try:
+                    date.fromisoformat(value)
+                except ValueError as exc:
+                    raise _fail(key, value, "an ISO date") from exc
+            elif kind == _BOOLEAN:
+                if vtype is not bool:
+                    raise _fail(key, value, "a boolean")
+            else:
+                converter, expected = self._others[key]
+                try:
+                    record[key] = converter(value)
+                except (ValueError, TypeError) as exc:
+                    raise _fail(key, value, expected) from exc
+        if get("id") is None:
             raise RecordDecodeError("id", "record has no id")
-        return out
+        return record, times
 
-    def decode(self, record: Mapping[str, Any]) -> DealRecord:
-        return build_record(self.normalise(record))
+    def decode(self, record: dict[str, Any]) -> DealRecord:
+        raw, times = self.normalise(record)
+        return build_record(raw, times)
 
 
-def _csv_converters(field_types: Mapping[str, str]) -> dict[str, Callable[[str], Any]]:
-    """Bulk Read CSV cells are text; empty means null. Lookups arrive as bare ids."""
-
-    def number(text: str) -> int | float:
-        value = float(text)
-        return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
-
-    def integer(text: str) -> int:
+def _csv_number(text: str) -> int | float:
+    if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
         return int(text)
+    return float(text)
 
-    def boolean(text: str) -> bool:
-        lowered = text.lower()
-        if lowered not in ("true", "false"):
-            raise ValueError("not a boolean")
-        return lowered == "true"
 
-    def lookup(text: str) -> dict[str, Any]:
-        return {"id": _id_text(text), "name": None}
+def _csv_boolean(text: str) -> bool:
+    lowered = text.lower()
+    if lowered not in ("true", "false"):
+        raise ValueError("not a boolean")
+    return lowered == "true"
 
-    def multi(text: str) -> list[str]:
-        return [part for part in text.split(";") if part]
 
-    table: dict[str, Callable[[str], Any]] = {
-        "datetime": _datetime_iso,
-        "date": _date_iso,
-        "currency": number,
-        "double": number,
-        "decimal": number,
-        "percent": number,
-        "formula": number,
-        "integer": integer,
-        "bigint": integer,
-        "boolean": boolean,
-        "lookup": lookup,
-        "ownerlookup": lookup,
-        "userlookup": lookup,
-        "layout": lookup,
-        "multiselectpicklist": multi,
-    }
-    out: dict[str, Callable[[str], Any]] = {"id": _id_text}
-    for api_name, data_type in field_types.items():
-        if api_name != "id":
-            out[api_name] = table.get(data_type, str)
-    return out
+def _csv_multi(text: str) -> list[str]:
+    return [part for part in text.split(";") if part]
+
+
+_CSV_LOOKUP = object()  # marker: lookups arrive as bare ids
+_CSV_CONVERTERS: dict[str, Any] = {
+    "datetime": _datetime_iso,
+    "date": _date_iso,
+    "currency": _csv_number,
+    "double": _csv_number,
+    "decimal": _csv_number,
+    "percent": _csv_number,
+    "formula": _csv_number,
+    "integer": int,
+    "bigint": int,
+    "boolean": _csv_boolean,
+    "lookup": _CSV_LOOKUP,
+    "ownerlookup": _CSV_LOOKUP,
+    "userlookup": _CSV_LOOKUP,
+    "layout": _CSV_LOOKUP,
+    "multiselectpicklist": _csv_multi,
+}
+_USER_LOOKUPS = ("Owner", "Created_By", "Modified_By")
 
 
 class DealCsvDecoder:
-    """Bulk Read CSV row -> DealRecord; owner lookups are completed from the users list (CSV has ids only)."""
+    """Bulk Read CSV row -> DealRecord; user lookups are completed from the users list (CSV has ids only).
+
+    Cells are text and empty means null; text columns pass through, every other column is converted by its
+    metadata type (a cell that does not convert rejects the row, like a bad REST value).
+    """
 
     def __init__(self, field_types: Mapping[str, str], users: Mapping[str, tuple[str | None, str | None]]) -> None:
-        self._converters = _csv_converters(field_types)
+        self._types = dict(field_types)
         self._users = users
+        self._plan_for: tuple[str, ...] | None = None
+        self._plan: list[tuple[str, Any]] = []
+
+    def _plan_columns(self, header: tuple[str, ...]) -> list[tuple[str, Any]]:
+        if self._plan_for != header:
+            plan: list[tuple[str, Any]] = []
+            for key in header:
+                converter = _CSV_LOOKUP if key == "id" else _CSV_CONVERTERS.get(self._types.get(key, ""))
+                if converter is not None:
+                    plan.append((key, converter))
+            self._plan_for, self._plan = header, plan
+        return self._plan
 
     def normalise_row(self, header: Iterable[str], row: Iterable[str]) -> dict[str, Any]:
-        converters = self._converters
-        out: dict[str, Any] = {}
-        for key, text in zip(header, row, strict=True):
-            if text == "":
-                out[key] = None
+        return self.normalise_row_with_times(header, row)[0]
+
+    def normalise_row_with_times(
+        self, header: Iterable[str], row: Iterable[str]
+    ) -> tuple[dict[str, Any], dict[str, datetime]]:
+        header = header if isinstance(header, tuple) else tuple(header)
+        row = row if isinstance(row, list) else list(row)
+        if len(row) != len(header):
+            raise RecordDecodeError("row", f"expected {len(header)} cells, got {len(row)}")
+        out: dict[str, Any] = {key: (text if text != "" else None) for key, text in zip(header, row, strict=True)}
+        times: dict[str, datetime] = {}
+        for key, converter in self._plan_columns(header):
+            text = out[key]
+            if text is None:
+                continue
+            if converter is _datetime_iso:
+                try:
+                    parsed = datetime.fromisoformat(text)
+                except ValueError as exc:
+                    raise _fail(key, text, "an ISO datetime with offset") from exc
+                if parsed.tzinfo is None:
+                    raise _fail(key, text, "an ISO datetime with offset")
+                if not text.endswith(_UTC_SUFFIX):
+                    parsed = parsed.astimezone(UTC)
+                    out[key] = parsed.isoformat()
+                times[key] = parsed
+                continue
+            if converter is _CSV_LOOKUP:
+                if not text.isdigit():
+                    raise _fail(key, text, "a numeric id")
+                if key == "id":
+                    continue
+                if key in _USER_LOOKUPS:
+                    name, email = self._users.get(text, (None, None))
+                    out[key] = {"id": text, "name": name, "email": email}
+                else:
+                    out[key] = {"id": text, "name": None}
                 continue
             try:
-                out[key] = converters.get(key, str)(text)
+                out[key] = converter(text)
             except (ValueError, TypeError) as exc:
                 raise _fail(key, text, "a value of the field's type") from exc
-        for key in ("Owner", "Created_By", "Modified_By"):
-            value = out.get(key)
-            if isinstance(value, dict):
-                name, email = self._users.get(value["id"], (None, None))
-                value["name"] = name
-                value["email"] = email
         if out.get("id") is None:
             raise RecordDecodeError("id", "row has no id")
-        return out
+        return out, times

@@ -164,10 +164,9 @@ class ImprovedZohoSDKManager:
         self.token_store = token_store
         self.retry_policy = retry_policy or RetryPolicy.from_settings(settings)
         self._sleep = sleep
-        self.token_id = (
-            "zoho-"
-            + hashlib.sha256(f"{settings.zoho_client_id}|{settings.zoho_user_email or ''}".encode()).hexdigest()[:32]
-        )
+        # One token row per (API endpoint, client, user): every process of this deployment shares it by id.
+        identity = f"{self.environment().url}|{settings.zoho_client_id}|{settings.zoho_user_email or ''}"
+        self.token_id = "zoho-" + hashlib.sha256(identity.encode()).hexdigest()[:32]
         self.ledger = CreditLedger(settings.zoho_client_id)
         self.credit_limit = int(settings.zoho_daily_credits * settings.zoho_credit_budget_share)
 

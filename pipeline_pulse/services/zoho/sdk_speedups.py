@@ -1,4 +1,6 @@
-"""An in-process cache in front of the SDK's field-cache reader, `Initializer.get_json(file_path)`.
+"""Two guarded speedups of the SDK, installed once per process by ImprovedZohoSDKManager.
+
+1. An in-process cache in front of the SDK's field-cache reader, `Initializer.get_json(file_path)`.
 
 The unmodified SDK (zohocrmsdk8-0 7.0.0) opens and `json.load`s its field-metadata file under
 `resource_path/resources/` for every record and every lookup it converts; with a realistic Deals metadata file
@@ -13,8 +15,14 @@ whenever the file changes, so it returns exactly what the SDK would have read:
   members). Each call therefore gets a fresh top-level dict whose module dicts are fresh shallow copies; deeper
   levels are only read by the SDK (checked against 7.0.0's source).
 
-`install()` is idempotent and refuses to patch an SDK whose `get_json` differs from the checked version, so an
-SDK upgrade cannot silently run with a stale assumption (tests/pipeline_pulse/services guard this too).
+2. One JSON parse per response on the raw path. `JSONConverter.get_wrapped_response(response, pack)` calls
+   `response.json()` twice (once for the object conversion, once for `response_json`). For `pack=None` (our
+   raw-JSON requests, where the conversion returns None without looking at the body) the patched version
+   parses once; every other call runs the SDK's original code unchanged.
+
+`install()` is idempotent and refuses to patch an SDK whose patched functions differ from the checked
+source (sha256 of `inspect.getsource`), so an SDK upgrade cannot silently run with a stale assumption
+(tests/pipeline_pulse/services guard this too).
 """
 
 from __future__ import annotations
@@ -30,22 +38,40 @@ from typing import Any
 
 from zohocrmsdk.src.com.zoho.crm.api.initializer import Initializer
 from zohocrmsdk.src.com.zoho.crm.api.util.constants import Constants
+from zohocrmsdk.src.com.zoho.crm.api.util.json_converter import JSONConverter
 
 logger = logging.getLogger(__name__)
 
 CHECKED_SDK_VERSION = "7.0.0"
 # sha256 of inspect.getsource(Initializer.get_json) in zohocrmsdk8-0 7.0.0.
 CHECKED_GET_JSON_SHA256 = "a1ef35b99092b986ff431c0465306ce383401ae91d9ef87396c6289365bfdfd5"
+CHECKED_WRAPPED_RESPONSE_SHA256 = "fb8f5b2ec0c73f5950cd8586a615091813d98ea2a196655471e2851142255d0a"
 RACY_WINDOW_NS = 100_000_000  # 100 ms, well above file-system timestamp granularity (one kernel tick, <= 10 ms)
 
 _lock = threading.Lock()
 _cache: dict[str, tuple[tuple[int, int, int, int], dict[str, Any]]] = {}
 _original_get_json: Any = None
+_original_get_wrapped_response: Any = None
 _stats = {"hits": 0, "misses": 0}
 
 
 class SDKPatchMismatchError(RuntimeError):
     """The installed SDK's get_json is not the one this cache was checked against."""
+
+
+def original_wrapped_response_sha256() -> str:
+    target = _original_get_wrapped_response or JSONConverter.get_wrapped_response
+    return hashlib.sha256(inspect.getsource(target).encode()).hexdigest()
+
+
+def single_parse_get_wrapped_response(self: Any, response: Any, pack: Any) -> Any:
+    """`JSONConverter.get_wrapped_response` parsing the body once when no object conversion is asked for."""
+    if pack is None:
+        try:
+            return [None, response.json()]
+        except ValueError:
+            return None
+    return _original_get_wrapped_response(self, response, pack)
 
 
 def original_get_json_source() -> str:
@@ -101,9 +127,17 @@ def install() -> None:
             raise SDKPatchMismatchError(
                 f"Initializer.get_json changed (sha256 {digest}); re-check the field-cache speedup"
             )
+        wrapped_digest = original_wrapped_response_sha256()
+        if wrapped_digest != CHECKED_WRAPPED_RESPONSE_SHA256:
+            raise SDKPatchMismatchError(
+                f"JSONConverter.get_wrapped_response changed (sha256 {wrapped_digest}); re-check the speedup"
+            )
+        global _original_get_wrapped_response
         _original_get_json = Initializer.get_json
+        _original_get_wrapped_response = JSONConverter.get_wrapped_response
         Initializer.get_json = staticmethod(cached_get_json)
-        logger.debug("installed the in-process field-cache reader in front of Initializer.get_json")
+        JSONConverter.get_wrapped_response = single_parse_get_wrapped_response
+        logger.debug("installed the SDK speedups (field-cache reader, single JSON parse)")
 
 
 def installed() -> bool:
