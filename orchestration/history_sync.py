@@ -37,7 +37,11 @@ def run_history_sync(
     report.cursor_before = report.cursor_after = watermark.as_text()
     while report.deals < max_deals:
         with engine.connect() as connection:
-            query = select(Deal.id, Deal.last_synced_at).order_by(Deal.last_synced_at, Deal.id).limit(min(chunk_size, max_deals - report.deals))
+            query = (
+                select(Deal.id, Deal.last_synced_at)
+                .order_by(Deal.last_synced_at, Deal.id)
+                .limit(min(chunk_size, max_deals - report.deals))
+            )
             if watermark.modified_time is not None:
                 query = query.where(
                     or_(

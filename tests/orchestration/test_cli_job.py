@@ -1,0 +1,90 @@
+"""`dagster job execute -m orchestration.definitions -j zoho_sync` as a real subprocess (the documented
+command), with DAGSTER_HOME under tmp_path: killed with SIGKILL mid-load, then rerun to equal the truth."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from pipeline_pulse.core.db import create_sync_engine
+from pipeline_pulse.models import Deal, SyncState
+from tests.orchestration.conftest import assert_warehouse_equals_truth, deals_checksum, sandbox_env
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+DAGSTER = str(Path(sys.executable).with_name("dagster"))
+TOTAL = 1000
+
+
+def _command_env(server, db_url: str, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    home = tmp_path / "dagster_home"
+    home.mkdir(exist_ok=True)
+    shutil.copyfile(REPO / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
+    return {**os.environ, **sandbox_env(server, db_url, tmp_path), "DAGSTER_HOME": str(home)}
+
+
+def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [DAGSTER, "job", "execute", "-m", "orchestration.definitions", "-j", "zoho_sync"],
+        cwd=REPO,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: SIGKILL reaches the step subprocesses too
+    )
+
+
+def test_sigkill_mid_load_then_rerun_equals_truth(db_url: str, sandbox_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    server = sandbox_factory(deals=TOTAL, seed=11)
+    # Slow every deals page after the first, so the kill lands between committed pages.
+    server.control.add_faults({"kind": "latency", "path": "/crm/v8/Deals", "count": None, "seconds": 1.5, "skip": 1})
+    env = _command_env(server, db_url, tmp_path)
+    engine = create_sync_engine(db_url)
+
+    log = tmp_path / "first-run.log"
+    process = _start(env, log)
+    loaded = 0
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            with engine.connect() as connection:
+                cursor = connection.execute(
+                    select(SyncState.cursor_modified_time).where(SyncState.stream == "deals")
+                ).scalar_one_or_none()
+                loaded = connection.execute(select(func.count()).select_from(Deal)).scalar_one()
+            if cursor is not None and 0 < loaded < TOTAL:
+                break
+            time.sleep(0.1)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        output = log.read_text(errors="replace")
+    assert 0 < loaded < TOTAL, f"did not catch the load mid-way ({loaded} rows)\n{output[-3000:]}"
+
+    server.control.clear_faults()
+    rerun = subprocess.run(
+        [DAGSTER, "job", "execute", "-m", "orchestration.definitions", "-j", "zoho_sync"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert rerun.returncode == 0, (
+        rerun.stdout.decode(errors="replace")[-4000:] + rerun.stderr.decode(errors="replace")[-4000:]
+    )
+    assert_warehouse_equals_truth(engine, server.control.truth())
+    checksum = deals_checksum(engine)
+    with engine.connect() as connection:
+        status = connection.execute(select(SyncState.last_status).where(SyncState.stream == "deals")).scalar_one()
+    assert status == "success"
+    assert checksum == deals_checksum(engine)
+    engine.dispose()
