@@ -52,7 +52,7 @@ SELECT g, 'Deal ' || g, o, 'Owner ' || o, st.stage, CASE WHEN g %% 3 = 0 THEN 'E
        (created + ((g * 13) %% 120) * interval '1 day')::date, created,
        LEAST(created + ((g * 17) %% 200) * interval '1 day', now()),
        (ARRAY['APAC', 'EMEA', 'Americas', 'India', 'Unassigned'])[o %% 5 + 1], '{}'::jsonb, now(), now()
-FROM generate_series(1, %(n)s) AS g
+FROM generate_series(1::bigint, %(n)s) AS g
 CROSS JOIN LATERAL (SELECT (g * 7919) %% 200 + 1 AS o, ((g * 37) %% 100000 + 100)::numeric(20, 2) AS amt,
                            timestamptz '2025-01-01 00:00+00' + (g %% 700) * interval '1 day'
                              + (g %% 86400) * interval '1 second' AS created,
