@@ -167,7 +167,7 @@ class ImprovedZohoSDKManager:
         # One token row per (API endpoint, client, user): every process of this deployment shares it by id.
         identity = f"{self.environment().url}|{settings.zoho_client_id}|{settings.zoho_user_email or ''}"
         self.token_id = "zoho-" + hashlib.sha256(identity.encode()).hexdigest()[:32]
-        self.ledger = CreditLedger(settings.zoho_client_id)
+        self.ledger = CreditLedger(self.token_id)
         self.credit_limit = int(settings.zoho_daily_credits * settings.zoho_credit_budget_share)
 
     @classmethod
@@ -214,6 +214,7 @@ class ImprovedZohoSDKManager:
             if _ProcessState.fingerprint == fingerprint:
                 return
             sdk_speedups.install()
+            self.token_store.pinned_api_domain = self.environment().url if self.explicit_urls else None
             resource_path = self.resource_path()
             resource_path.mkdir(parents=True, exist_ok=True)
             self.token_store.ensure_client_token(

@@ -89,6 +89,9 @@ class ImprovedZohoTokenStore(TokenStore):
                 "TOKEN_ENCRYPTION_KEY is not a valid Fernet key (32 url-safe base64 bytes)"
             ) from exc
         self._engine = engine
+        # Set by the manager when ZOHO_API_URL is explicit: the SDK switches its environment to whatever
+        # api_domain a stored token carries, so a row written against real Zoho must not redirect us.
+        self.pinned_api_domain: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine) -> ImprovedZohoTokenStore:
@@ -105,6 +108,13 @@ class ImprovedZohoTokenStore(TokenStore):
             return self._fernet.decrypt(value.encode()).decode()
         except InvalidToken as exc:
             raise SDKException(TOKEN_STORE_ERROR, "stored token cannot be decrypted with TOKEN_ENCRYPTION_KEY") from exc
+
+    def _decrypt_or_none(self, value: str | None) -> str | None:
+        """Decrypt, or None if the value was written under another key (then it gets rewritten)."""
+        try:
+            return self._decrypt(value)
+        except SDKException:
+            return None
 
     # -- row <-> OAuthToken -------------------------------------------------------------------------------
     def _row_values(self, token: OAuthToken) -> dict[str, Any]:
@@ -130,8 +140,9 @@ class ImprovedZohoTokenStore(TokenStore):
             values["expiry_time"] = int(token.get_expires_in())
         if token.get_redirect_url() is not None:
             values["redirect_url"] = token.get_redirect_url()
-        if token.get_api_domain() is not None:
-            values["api_domain"] = token.get_api_domain()
+        api_domain = self.pinned_api_domain or token.get_api_domain()
+        if api_domain is not None:
+            values["api_domain"] = api_domain
         return values
 
     def _merge_row(self, token: OAuthToken, row: Any) -> None:
@@ -154,8 +165,8 @@ class ImprovedZohoTokenStore(TokenStore):
             token.set_expires_in(str(row.expiry_time))
         if token.get_redirect_url() is None:
             token.set_redirect_url(row.redirect_url)
-        if token.get_api_domain() is None:
-            token.set_api_domain(row.api_domain)
+        if token.get_api_domain() is None or self.pinned_api_domain is not None:
+            token.set_api_domain(self.pinned_api_domain or row.api_domain)
 
     def _blank_token(self) -> OAuthToken:
         token = object.__new__(OAuthToken)  # the SDK builds store results the same way (no validation)
@@ -303,11 +314,14 @@ class ImprovedZohoTokenStore(TokenStore):
             try:
                 with self._engine.begin() as conn:
                     row = conn.execute(
-                        select(TABLE.c.refresh_token_hash, TABLE.c.client_id).where(TABLE.c.id == token_id)
+                        select(TABLE.c.refresh_token_hash, TABLE.c.client_id, TABLE.c.client_secret_enc).where(
+                            TABLE.c.id == token_id
+                        )
                     ).first()
                     if row is None:
                         conn.execute(insert(TABLE).values(id=token_id, version=1, updated_at=utcnow(), **base))
                     elif row.refresh_token_hash != refresh_hash or row.client_id != client_id:
+                        # Another grant or client: the stored access token belongs to the old one.
                         conn.execute(
                             update(TABLE)
                             .where(TABLE.c.id == token_id)
@@ -318,6 +332,16 @@ class ImprovedZohoTokenStore(TokenStore):
                                 version=TABLE.c.version + 1,
                                 updated_at=utcnow(),
                                 **base,
+                            )
+                        )
+                    elif self._decrypt_or_none(row.client_secret_enc) != client_secret:
+                        conn.execute(
+                            update(TABLE)
+                            .where(TABLE.c.id == token_id)
+                            .values(
+                                client_secret_enc=base["client_secret_enc"],
+                                version=TABLE.c.version + 1,
+                                updated_at=utcnow(),
                             )
                         )
                 return
