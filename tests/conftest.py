@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("APP_ENV", "test")
 os.environ.setdefault("JWT_SECRET", "test-secret-0123456789-0123456789-abcdef")
 
-pytest_plugins = ["tests.fixtures.db", "tests.fixtures.api", "tests.fixtures.aws"]
+pytest_plugins = ["tests.fixtures.db", "tests.fixtures.api", "tests.fixtures.aws", "tests.fixtures.demo"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,0 +1,206 @@
+"""What the demo runs with: ports, data-set size, paths and the warehouse URL, all from environment variables.
+
+| variable | meaning | default |
+|---|---|---|
+| `DEMO_API_PORT`, `DEMO_DAGSTER_PORT`, `DEMO_SANDBOX_PORT` | ports on 127.0.0.1 | 8000, 3000, 8900 |
+| `DEMO_DEALS`, `DEMO_SEED` | size and seed of the sandbox data set | 20000, 7 |
+| `DEMO_HISTORY_DAYS` | days of history simulated before "ready" (one snapshot partition per day) | 60 |
+| `DEMO_RUN_DIR` | demo state: markers, sandbox state, logs | `.run` |
+| `DEMO_DAGSTER_HOME` | Dagster instance directory (runs, event logs) | `.dagster_home` |
+| `DATABASE_URL` | the warehouse | `sqlite:///./pipeline_pulse.db` |
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATABASE_URL = "sqlite:///./pipeline_pulse.db"
+HOST = "127.0.0.1"
+# The sandbox's OAuth client (its defaults): the demo's pipeline authenticates with these.
+SANDBOX_CLIENT = {
+    "ZOHO_CLIENT_ID": "sandbox-client-id",
+    "ZOHO_CLIENT_SECRET": "sandbox-client-secret",
+    "ZOHO_REFRESH_TOKEN": "sandbox-refresh-token",
+}
+
+
+class DemoConfigError(ValueError):
+    """A DEMO_* variable is not usable; the message names it."""
+
+
+def _int_env(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise DemoConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise DemoConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+def _path_env(env: Mapping[str, str], name: str, default: str) -> Path:
+    path = Path(env.get(name, "").strip() or default)
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def _absolute_sqlite(url: str) -> str:
+    """Relative SQLite paths are relative to the repo root, whatever the children's working directory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        path = Path(parsed.database)
+        if not path.is_absolute():
+            return parsed.set(database=str(REPO_ROOT / path)).render_as_string(hide_password=False)
+    return url
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    api_port: int
+    dagster_port: int
+    sandbox_port: int
+    deals: int
+    seed: int
+    history_days: int
+    run_dir: Path
+    dagster_home: Path
+    database_url: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> DemoConfig:
+        env = os.environ if env is None else env
+        return cls(
+            api_port=_int_env(env, "DEMO_API_PORT", 8000, 1, 65535),
+            dagster_port=_int_env(env, "DEMO_DAGSTER_PORT", 3000, 1, 65535),
+            sandbox_port=_int_env(env, "DEMO_SANDBOX_PORT", 8900, 1, 65535),
+            deals=_int_env(env, "DEMO_DEALS", 20_000, 10, 5_000_000),
+            seed=_int_env(env, "DEMO_SEED", 7, 0, 2**31),
+            history_days=_int_env(env, "DEMO_HISTORY_DAYS", 60, 0, 365),
+            run_dir=_path_env(env, "DEMO_RUN_DIR", ".run"),
+            dagster_home=_path_env(env, "DEMO_DAGSTER_HOME", ".dagster_home"),
+            database_url=_absolute_sqlite(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
+        )
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.api_port}"
+
+    @property
+    def dagster_url(self) -> str:
+        return f"http://{HOST}:{self.dagster_port}"
+
+    @property
+    def sandbox_url(self) -> str:
+        return f"http://{HOST}:{self.sandbox_port}"
+
+    @property
+    def masked_database_url(self) -> str:
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+    @property
+    def identity(self) -> str:
+        """Demo state belongs to one warehouse + data set; another one starts its own history."""
+        key = f"{make_url(self.database_url).render_as_string(hide_password=True)}|{self.deals}|{self.seed}"
+        return hashlib.sha256(key.encode()).hexdigest()[:12]
+
+    @property
+    def marker_path(self) -> Path:
+        return self.run_dir / f"demo-{self.identity}.json"
+
+    @property
+    def sandbox_state_path(self) -> Path:
+        return self.run_dir / f"sandbox-state-{self.identity}.sqlite"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.run_dir / "logs"
+
+    def ports(self) -> dict[str, int]:
+        return {
+            "DEMO_SANDBOX_PORT": self.sandbox_port,
+            "DEMO_API_PORT": self.api_port,
+            "DEMO_DAGSTER_PORT": self.dagster_port,
+        }
+
+    def child_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Environment of every process the demo starts: the warehouse, the sandbox as Zoho, Dagster's home."""
+        env = dict(os.environ if base is None else base)
+        env.setdefault("APP_ENV", "development")
+        env.update(SANDBOX_CLIENT)
+        env.update(
+            {
+                "DATABASE_URL": self.database_url,
+                "ZOHO_API_URL": self.sandbox_url,
+                "ZOHO_ACCOUNTS_URL": self.sandbox_url,
+                "ZOHO_RESOURCE_PATH": str(self.run_dir / "zoho_sdk"),
+                "DAGSTER_HOME": str(self.dagster_home),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.setdefault("ZOHO_USER_EMAIL", "demo@pipeline-pulse.local")
+        return env
+
+
+@dataclass
+class DemoMarker:
+    """Progress of the simulated history, saved after every step so an interrupted run resumes."""
+
+    identity: str
+    deals: int
+    seed: int
+    history_days: int
+    clock_start: str  # ISO UTC; the sandbox data set is generated relative to it
+    days_done: int = 0  # simulated days synced and snapshotted (0 = only the initial load, -1 = nothing)
+    complete: bool = False
+
+    @classmethod
+    def new(cls, config: DemoConfig, today: datetime | None = None) -> DemoMarker:
+        # Day 0 is the initial load, day N is yesterday: today's snapshot partition only exists tomorrow.
+        midnight = (today or datetime.now(UTC)).replace(hour=0, minute=0, second=0, microsecond=0)
+        start = midnight - timedelta(days=config.history_days + 1)
+        return cls(
+            identity=config.identity,
+            deals=config.deals,
+            seed=config.seed,
+            history_days=config.history_days,
+            clock_start=start.isoformat(),
+            days_done=-1,
+        )
+
+    @property
+    def clock_start_dt(self) -> datetime:
+        return datetime.fromisoformat(self.clock_start)
+
+    def matches(self, config: DemoConfig) -> bool:
+        return (self.identity, self.deals, self.seed, self.history_days) == (
+            config.identity,
+            config.deals,
+            config.seed,
+            config.history_days,
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> DemoMarker | None:
+        try:
+            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**data)
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        tmp.replace(path)  # atomic: a Ctrl-C never leaves half a marker
