@@ -204,6 +204,7 @@ class ImprovedZohoSDKManager:
             id(self.token_store),
             str(self.resource_path()),
             self.settings.zoho_timeout_seconds,
+            self.settings.zoho_max_concurrency,
         )
 
     # -- initialization -----------------------------------------------------------------------------------
