@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     zoho_daily_credits: int = Field(default=100_000, ge=1)
     zoho_credit_budget_share: float = Field(default=0.8, gt=0, le=1)
     zoho_bulk_threshold: int = Field(default=50_000, ge=0)
+    # Incremental reads re-read this many seconds before the committed cursor (same-second edits, clock skew).
+    zoho_incremental_overlap_seconds: float = Field(default=30.0, ge=0, le=3600)
+    zoho_bulk_poll_timeout_seconds: float = Field(default=600.0, gt=0)
     token_encryption_key: SecretStr | None = None
 
     jwt_algorithm: JwtAlgorithm = "HS256"

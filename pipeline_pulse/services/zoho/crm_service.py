@@ -160,9 +160,11 @@ class UnifiedZohoCRMService:
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine | None = None) -> UnifiedZohoCRMService:
         """A service for `settings`; the token store lives in `engine` (default: the warehouse)."""
-        overlap = timedelta(seconds=float(getattr(settings, "zoho_incremental_overlap_seconds", 30.0)))
-        timeout = float(getattr(settings, "zoho_bulk_poll_timeout_seconds", 600.0))
-        return cls(ImprovedZohoSDKManager.from_settings(settings, engine), overlap=overlap, bulk_poll_timeout=timeout)
+        return cls(
+            ImprovedZohoSDKManager.from_settings(settings, engine),
+            overlap=timedelta(seconds=settings.zoho_incremental_overlap_seconds),
+            bulk_poll_timeout=settings.zoho_bulk_poll_timeout_seconds,
+        )
 
     def reset_counters(self) -> None:
         self.counters = CallCounters()
