@@ -149,36 +149,40 @@ def _utc(value: str | None, parsed: datetime | None) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(UTC) if value is not None else None
 
 
-def _lookup_part(value: Any, key: str) -> Any:
-    return value.get(key) if isinstance(value, dict) else None
+def build_record(raw: dict[str, Any], parsed: Mapping[str, Any] | None = None) -> DealRecord:
+    """A DealRecord from a normalised raw dict (REST or Bulk Read).
 
-
-def build_record(raw: dict[str, Any], times: Mapping[str, datetime] | None = None) -> DealRecord:
-    """A DealRecord from an already normalised raw dict (REST or Bulk Read); `times` = parsed datetimes."""
-    times = times or {}
+    `parsed` holds values the decoder already parsed while checking them (datetimes, dates, Decimals), so
+    nothing is parsed twice.
+    """
+    parsed = parsed or {}
     owner = raw.get("Owner")
     account = raw.get("Account_Name")
-    closing = raw.get("Closing_Date")
-    owner_id = _lookup_part(owner, "id")
-    account_id = _lookup_part(account, "id")
+    owner_id = owner.get("id") if type(owner) is dict else None
+    account_id = account.get("id") if type(account) is dict else None
+    closing = parsed.get("Closing_Date")
+    if closing is None and raw.get("Closing_Date"):
+        closing = date.fromisoformat(raw["Closing_Date"])
+    amount = parsed.get("Amount")
+    rate = parsed.get("Exchange_Rate")
     return DealRecord(
         id=int(raw["id"]),
         deal_name=raw.get("Deal_Name"),
         account_id=int(account_id) if account_id else None,
-        account_name=_lookup_part(account, "name"),
+        account_name=account.get("name") if account_id else None,
         owner_id=int(owner_id) if owner_id else None,
-        owner_name=_lookup_part(owner, "name"),
-        owner_email=_lookup_part(owner, "email"),
+        owner_name=owner.get("name") if owner_id else None,
+        owner_email=owner.get("email") if owner_id else None,
         stage=raw.get("Stage"),
         pipeline=raw.get("Pipeline"),
         probability=raw.get("Probability"),
-        amount=_decimal(raw.get("Amount")),
+        amount=amount if amount is not None else _decimal(raw.get("Amount")),
         currency=raw.get("Currency"),
-        exchange_rate=_decimal(raw.get("Exchange_Rate")),
-        closing_date=date.fromisoformat(closing) if closing else None,
-        created_time=_utc(raw.get("Created_Time"), times.get("Created_Time")),
-        modified_time=_utc(raw.get("Modified_Time"), times.get("Modified_Time")),
-        last_activity_time=_utc(raw.get("Last_Activity_Time"), times.get("Last_Activity_Time")),
+        exchange_rate=rate if rate is not None else _decimal(raw.get("Exchange_Rate")),
+        closing_date=closing,
+        created_time=_utc(raw.get("Created_Time"), parsed.get("Created_Time")),
+        modified_time=_utc(raw.get("Modified_Time"), parsed.get("Modified_Time")),
+        last_activity_time=_utc(raw.get("Last_Activity_Time"), parsed.get("Last_Activity_Time")),
         lead_source=raw.get("Lead_Source"),
         deal_type=raw.get("Type"),
         region=raw.get("Region"),
@@ -235,14 +239,14 @@ class DealJsonDecoder:
                 self._others[api_name] = JSON_CONVERTERS.get(data_type, (_json_safe, "a JSON value"))
         self._checks: list[tuple[str, int]] = [(name, kind) for name, kind in self._kinds.items() if kind != _TEXT]
 
-    def normalise(self, record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, datetime]]:
+    def normalise(self, record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         """The record made JSON-safe in place, plus its parsed datetimes; RecordDecodeError on a bad field.
 
         Text and picklist values need no check: they came out of a JSON parse, so they are JSON already, and
         the SDK itself accepts any JSON scalar there. Everything the SDK would parse (dates, datetimes,
         numbers, lookups, booleans) is checked.
         """
-        times: dict[str, datetime] = {}
+        times: dict[str, Any] = {}  # values parsed while checking, for build_record
         get = record.get
         for key, kind in self._checks:
             value = get(key)
@@ -279,7 +283,7 @@ class DealJsonDecoder:
                 if vtype is not str or len(value) != 10:
                     raise _fail(key, value, "an ISO date")
                 try:
-                    date.fromisoformat(value)
+                    times[key] = date.fromisoformat(value)
                 except ValueError as exc:
                     raise _fail(key, value, "an ISO date") from exc
             elif kind == _BOOLEAN:
@@ -336,6 +340,7 @@ _CSV_CONVERTERS: dict[str, Any] = {
     "multiselectpicklist": _csv_multi,
 }
 _USER_LOOKUPS = ("Owner", "Created_By", "Modified_By")
+_DECIMAL_FIELDS = frozenset({"Amount", "Exchange_Rate"})
 
 
 class DealCsvDecoder:
@@ -366,13 +371,13 @@ class DealCsvDecoder:
 
     def normalise_row_with_times(
         self, header: Iterable[str], row: Iterable[str]
-    ) -> tuple[dict[str, Any], dict[str, datetime]]:
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         header = header if isinstance(header, tuple) else tuple(header)
         row = row if isinstance(row, list) else list(row)
         if len(row) != len(header):
             raise RecordDecodeError("row", f"expected {len(header)} cells, got {len(row)}")
         out: dict[str, Any] = {key: (text if text != "" else None) for key, text in zip(header, row, strict=True)}
-        times: dict[str, datetime] = {}
+        times: dict[str, Any] = {}  # values parsed while checking, for build_record
         for key, converter in self._plan_columns(header):
             text = out[key]
             if text is None:
@@ -389,6 +394,14 @@ class DealCsvDecoder:
                     out[key] = parsed.isoformat()
                 times[key] = parsed
                 continue
+            if converter is _date_iso:
+                if len(text) != 10:
+                    raise _fail(key, text, "an ISO date")
+                try:
+                    times[key] = date.fromisoformat(text)
+                except ValueError as exc:
+                    raise _fail(key, text, "an ISO date") from exc
+                continue
             if converter is _CSV_LOOKUP:
                 if not text.isdigit():
                     raise _fail(key, text, "a numeric id")
@@ -404,6 +417,8 @@ class DealCsvDecoder:
                 out[key] = converter(text)
             except (ValueError, TypeError) as exc:
                 raise _fail(key, text, "a value of the field's type") from exc
+            if key in _DECIMAL_FIELDS:
+                times[key] = Decimal(text)  # exact, straight from the text
         if out.get("id") is None:
             raise RecordDecodeError("id", "row has no id")
         return out, times
