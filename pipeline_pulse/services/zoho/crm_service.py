@@ -64,6 +64,10 @@ DISCRETE_PAGE_LIMIT = 2000  # records reachable with `page`; beyond that only pa
 DEFAULT_OVERLAP = timedelta(seconds=30)
 MAX_RESTARTS = 20
 KEY_FIELDS = ("Modified_Time",)
+# v8 related-list reads take an explicit field list.
+STAGE_HISTORY_FIELDS = (
+    "Stage,Amount,Probability,Expected_Revenue,Closing_Date,Modified_Time,Modified_By,Stage_Duration_Calendar_Days"
+)
 
 
 def _parse_utc(value: Any) -> datetime | None:
@@ -448,7 +452,7 @@ class UnifiedZohoCRMService:
                 body = self._get(
                     "GET stage history",
                     f"/crm/v8/{DEALS}/{int(deal_id)}/Stage_History",
-                    {"page": page, "per_page": MAX_PER_PAGE},
+                    {"fields": STAGE_HISTORY_FIELDS, "page": page, "per_page": MAX_PER_PAGE},
                 )
                 if body is None:
                     break
