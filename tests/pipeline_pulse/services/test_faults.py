@@ -85,13 +85,14 @@ def test_transient_faults_are_retried_to_the_right_data(
 
 
 def test_timeouts_are_retried(sandbox: SandboxServer, token_db: Engine, resource_dir: Path) -> None:
-    service = make_service(sandbox, token_db, resource_dir, zoho_timeout_seconds=0.5)
+    service = make_service(sandbox, token_db, resource_dir, zoho_timeout_seconds=1.0)
     service.deal_fields()
     service.reset_counters()
-    sandbox.control.add_faults({"kind": "timeout", "path": DEALS_PATH, "seconds": 1.5, "count": 2, "skip": 1})
+    sandbox.control.add_faults({"kind": "timeout", "path": DEALS_PATH, "seconds": 3.0, "count": 2, "skip": 1})
     records, _ = read(service)
     assert_equals_truth(sandbox, records)
-    assert service.counters.retries == 2
+    assert service.counters.retries >= 2  # the two injected timeouts (a loaded machine may add a slow page)
+    assert all(rule["fired"] == 2 for rule in sandbox.control.faults())
 
 
 def test_persistent_failures_raise_a_typed_error_not_a_partial_result(
