@@ -235,6 +235,7 @@ class UnifiedZohoCRMService:
         since = modified_since - self.overlap if modified_since is not None else None
         cursor: tuple[datetime, int] | None = None
         yielded: dict[int, datetime] = {}  # id -> Modified_Time already yielded in this call
+        reported: set[tuple[str | None, str]] = set()  # quarantined (id, reason) already reported
         restarts = 0
         while True:
             try:
@@ -259,6 +260,8 @@ class UnifiedZohoCRMService:
                     source.restart()
                 continue
             records, rejected = self._decode_page(decoder, data)
+            rejected = [r for r in rejected if (r.zoho_id, repr(r.reason)) not in reported]  # once per call
+            reported.update((r.zoho_id, repr(r.reason)) for r in rejected)
             fresh: list[DealRecord] = []
             for record in records:
                 seen = yielded.get(record.id)
@@ -281,7 +284,14 @@ class UnifiedZohoCRMService:
                 return
             if not all([source.advance(source.last_info) for source in sources]):
                 # Past the discrete-page limit without a page_token: continue by time from the cursor.
-                since = cursor[0] - self.overlap if cursor else since
+                next_since = cursor[0] - self.overlap if cursor else None
+                if next_since is None or (since is not None and next_since <= since):
+                    raise ZohoServerError(
+                        "NO_PAGE_TOKEN",
+                        "Zoho gave no page_token and more than 2,000 records share the overlap window; "
+                        "cannot page further without skipping records",
+                    )
+                since = next_since
                 for source in sources:
                     source.restart()
             self._prune(yielded, cursor)
