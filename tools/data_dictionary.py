@@ -149,9 +149,7 @@ def _table_section(table: Table) -> list[str]:
         )
         lines += ["", f"Composite indexes: {names}."]
     checks = sorted(
-        str(constraint.sqltext)
-        for constraint in table.constraints
-        if isinstance(constraint, CheckConstraint)
+        str(constraint.sqltext) for constraint in table.constraints if isinstance(constraint, CheckConstraint)
     )
     if checks:
         lines += ["", "Checks: " + "; ".join(f"`{check}`" for check in checks) + "."]
