@@ -11,6 +11,7 @@ history, so it is ready in seconds. Settings: see tools/demo_config.py (DEMO_* v
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +31,8 @@ from tools.processes import ChildFailedError, PortInUseError, ProcessGroupManage
 PYTHON = sys.executable
 TOKEN_TTL_SECONDS = 12 * 3600
 DEMO_REGION = "APAC"
-DAGSTER_YAML = "# Written by tools/run_demo.py: the demo's local instance (SQLite storage in this directory).\ntelemetry:\n  enabled: false\n"
+# The local instance config of the code location (SQLite storage, run concurrency, no telemetry).
+DAGSTER_LOCAL_YAML = REPO_ROOT / "deploy" / "dagster.local.yaml"
 
 
 class StopRequestedError(Exception):
@@ -98,7 +100,7 @@ class Demo:
         self.config.dagster_home.mkdir(parents=True, exist_ok=True)
         instance_yaml = self.config.dagster_home / "dagster.yaml"
         if not instance_yaml.exists():
-            instance_yaml.write_text(DAGSTER_YAML, encoding="utf-8")
+            shutil.copyfile(DAGSTER_LOCAL_YAML, instance_yaml)
 
     def migrate(self) -> None:
         step(1, self.TOTAL_STEPS, f"migrating the warehouse at {self.config.masked_database_url}")
