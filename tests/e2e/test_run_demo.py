@@ -83,3 +83,15 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         _assert_stops_cleanly(again)
     print(f"first run ready in {first_ready:.0f}s, second in {second_ready:.0f}s")
     assert second_ready < first_ready
+
+
+def test_demo_on_postgres(tmp_path: Path, fresh_postgres_url: str) -> None:
+    # `DATABASE_URL=postgresql://... make run`: the same path on an empty Postgres warehouse.
+    demo = start_demo(tmp_path / "run", history_days=1, database_url=fresh_postgres_url)
+    try:
+        assert "postgresql://" in demo.text()
+        admin = _get(demo, "/metrics/summary", demo.tokens["ADMIN_TOKEN"]).json()
+        apac = _get(demo, "/metrics/summary", demo.tokens["APAC_TOKEN"]).json()
+        assert admin["open_deal_count"] > apac["open_deal_count"] > 0
+    finally:
+        _assert_stops_cleanly(demo)
