@@ -16,7 +16,7 @@ from api.middleware import RequestIdLogFilter, RequestIdMiddleware
 from api.routers import deals, health, metrics, reference
 from api.security import TokenVerifier
 from pipeline_pulse.core.config import Settings, get_settings
-from pipeline_pulse.core.db import async_session_factory, create_async_db_engine
+from pipeline_pulse.core.db import create_async_db_engine, is_sqlite
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """Region-scoped pipeline metrics from the Pipeline Pulse warehouse, in home currency.
@@ -38,10 +38,30 @@ def configure_logging() -> None:
         logger.propagate = False
 
 
+def api_engine_options(url: str) -> dict[str, object]:
+    """The read API's engine: autocommit (reads only; under READ COMMITTED every statement already takes its own
+    snapshot, so an explicit BEGIN / ROLLBACK per request bought nothing but two round trips) and, on Postgres,
+    no pre-ping round trip per checkout: connections are recycled after 30 minutes, a connection found dead
+    mid-query invalidates the pool (SQLAlchemy) and that request answers 503. The pool holds as many
+    connections as a worker serves concurrent requests (API_DB_POOL_SIZE, default 20) so a burst does not open
+    and close overflow connections per request."""
+    options: dict[str, object] = {"isolation_level": "AUTOCOMMIT"}
+    if not is_sqlite(url):
+        options.update(
+            pool_pre_ping=False,
+            pool_recycle=1800,
+            pool_size=int(os.environ.get("API_DB_POOL_SIZE", "20")),
+            max_overflow=int(os.environ.get("API_DB_MAX_OVERFLOW", "10")),
+            pool_timeout=10,
+        )
+    return options
+
+
 def create_app(settings: Settings | None = None, *, ready_timeout_seconds: float = 2.0) -> FastAPI:
     settings = settings or get_settings()
     configure_logging()
-    engine = create_async_db_engine(settings.sqlalchemy_url())
+    url = settings.sqlalchemy_url()
+    engine = create_async_db_engine(url, **api_engine_options(url))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -56,7 +76,6 @@ def create_app(settings: Settings | None = None, *, ready_timeout_seconds: float
     )
     app.state.settings = settings
     app.state.engine = engine
-    app.state.session_factory = async_session_factory(engine)
     app.state.token_verifier = TokenVerifier(settings)
     app.state.ready_timeout_seconds = ready_timeout_seconds
 

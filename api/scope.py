@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import ColumnElement, true
+from sqlalchemy import ColumnElement, bindparam, true
 from sqlalchemy.orm import InstrumentedAttribute
 
 from api.errors import ApiError
 from api.security import Claims
 
 ALL_REGIONS = "*"
+SCOPE_PARAM = "scope_regions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,22 @@ class RegionScope:
         if self.regions is None:
             return true()
         return column.in_(sorted(self.regions))
+
+    @staticmethod
+    def bound_clause(
+        column: InstrumentedAttribute[str] | ColumnElement[str], *, all_regions: bool
+    ) -> ColumnElement[bool]:
+        """`clause` for a statement built once and reused: the regions come from `bind_params()` at execution.
+
+        A statement built with all_regions=False cannot run without the scope's values (missing bind parameter
+        error), so a reused statement can never silently drop the filter.
+        """
+        if all_regions:
+            return true()
+        return column.in_(bindparam(SCOPE_PARAM, expanding=True))
+
+    def bind_params(self) -> dict[str, Any]:
+        return {} if self.regions is None else {SCOPE_PARAM: sorted(self.regions)}
 
     def cache_key(self) -> str:
         return ALL_REGIONS if self.regions is None else ",".join(sorted(self.regions))

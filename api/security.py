@@ -8,6 +8,8 @@ tokens (HS256 signed with the RS256 public key) are refused before any signature
 from __future__ import annotations
 
 import json
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,10 @@ from jose.exceptions import ExpiredSignatureError, JWTClaimsError, JWTError
 from pipeline_pulse.core.config import ConfigurationError, Settings
 
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
+# Verified tokens are remembered briefly so a polling client does not pay for a signature check per request.
+# An entry never outlives the token's `exp` (nor this TTL); failures are never cached; misses verify in full.
+VERIFIED_CACHE_SIZE = 1024
+VERIFIED_CACHE_TTL_SECONDS = 60.0
 
 
 class AuthenticationError(Exception):
@@ -49,6 +55,8 @@ class TokenVerifier:
             self._key = settings.jwt_public_key.get_secret_value()
         else:
             raise ConfigurationError("JWT_ALGORITHM=RS256 requires JWT_PUBLIC_KEY or JWT_JWKS_FILE")
+        # raw token -> (claims, monotonic deadline); LRU-bounded. Only touched from the event loop thread.
+        self._verified: OrderedDict[str, tuple[Claims, float]] = OrderedDict()
 
     def _key_for(self, header: dict[str, Any]) -> Any:
         if not self._jwks:
@@ -59,6 +67,24 @@ class TokenVerifier:
         return self._jwks[kid]
 
     def verify(self, token: str) -> Claims:
+        """Verified claims; a token verified less than a minute ago (and not yet at its `exp`) is not re-checked."""
+        cached = self._verified.get(token)
+        if cached is not None:
+            claims, deadline = cached
+            if time.monotonic() < deadline:
+                self._verified.move_to_end(token)
+                return claims
+            del self._verified[token]
+        claims, expires_at = self._verify_uncached(token)
+        # Map the token's absolute `exp` onto the monotonic clock; stop trusting the entry at exp (no leeway).
+        remaining = min(float(expires_at) - time.time(), VERIFIED_CACHE_TTL_SECONDS)
+        if remaining > 0:
+            self._verified[token] = (claims, time.monotonic() + remaining)
+            if len(self._verified) > VERIFIED_CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return claims
+
+    def _verify_uncached(self, token: str) -> tuple[Claims, float]:
         try:
             header = jwt.get_unverified_header(token)
         except JWTError as exc:
@@ -86,7 +112,9 @@ class TokenVerifier:
         if not isinstance(subject, str) or not subject:
             raise AuthenticationError("invalid claims: sub must be a non-empty string")
         role = payload.get("role")
-        return Claims(subject=subject, regions=payload.get("regions"), role=role if isinstance(role, str) else None)
+        claims = Claims(subject=subject, regions=payload.get("regions"), role=role if isinstance(role, str) else None)
+        expires_at = payload["exp"]  # required and checked by jose: a number
+        return claims, float(expires_at) if isinstance(expires_at, int | float) else 0.0
 
 
 def _load_jwks(settings: Settings) -> dict[str, dict[str, Any]]:

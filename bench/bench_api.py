@@ -6,6 +6,7 @@ connections next to /health on the same server in the same run (targets: metrics
 
     .venv/bin/python -m bench.bench_api                 # 1,000,000 deals
     .venv/bin/python -m bench.bench_api --deals 100000  # quicker
+    .venv/bin/python -m bench.bench_api --skip-load --workers 2  # reuse the loaded database, two uvicorn workers
 
 Needs `wrk` (Debian package) as the load generator: it is C and one thread, so it leaves the server a core.
 """
@@ -120,7 +121,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -139,6 +140,8 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
             "--log-level",
             "warning",
             "--no-access-log",
+            "--workers",
+            str(workers),
         ],
         env=env,
     )
@@ -177,6 +180,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--regions", default="APAC,EMEA", help="the token's regions (comma-separated, or *)")
     parser.add_argument("--skip-load", action="store_true", help="reuse the database from a previous run")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (/health shares them)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install wrk", file=sys.stderr)
@@ -187,7 +191,7 @@ def main() -> int:
     regions = "*" if args.regions == "*" else args.regions.split(",")
     token = mint_token(settings, "bench", regions, ttl_seconds=3600)
     port = free_port()
-    server = start_server(args.database_url, port)
+    server = start_server(args.database_url, port, args.workers)
     base = f"http://127.0.0.1:{port}"
     targets = [
         ("/health", f"{base}/health", None),
@@ -204,7 +208,8 @@ def main() -> int:
         server.wait(timeout=30)
     health = results[0].requests_per_second
     print(
-        f"\n{args.deals:,} deals, {args.connections} connections, {args.seconds}s per endpoint, regions {args.regions}"
+        f"\n{args.deals:,} deals, {args.connections} connections, {args.seconds}s per endpoint, regions {args.regions}, "
+        f"{args.workers} uvicorn worker(s), load average {os.getloadavg()[0]:.1f}"
     )
     print(f"{'endpoint':<20} {'req/s':>9} {'% of /health':>13} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for result in results:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.filters import DealFilters
 from api.queries.sources import deals_source
@@ -17,7 +17,7 @@ FUNNEL_STATUSES = ("open", "won")
 
 
 async def funnel(
-    session: AsyncSession,
+    connection: AsyncConnection,
     scope: RegionScope,
     filters: DealFilters,
     pipeline: str,
@@ -32,13 +32,13 @@ async def funnel(
     the pipeline count.
     """
     stages = (
-        await session.execute(
+        await connection.execute(
             select(PipelineStage.stage, PipelineStage.sequence)
             .where(PipelineStage.pipeline == pipeline, PipelineStage.deal_status.in_(FUNNEL_STATUSES))
             .order_by(PipelineStage.sequence)
         )
     ).all()
-    deal_conditions = deals_source(filters, session.bind.dialect.name).where(
+    deal_conditions = deals_source(connection.dialect.name).where(
         scope,
         DealFilters(
             owner_id=filters.owner_id,
@@ -70,7 +70,7 @@ async def funnel(
         .subquery()
     )
     counts = dict(
-        (await session.execute(select(furthest.c.furthest, func.count()).group_by(furthest.c.furthest))).all()
+        (await connection.execute(select(furthest.c.furthest, func.count()).group_by(furthest.c.furthest))).all()
     )
     # reached(stage) = deals whose furthest stage is at or beyond it: a suffix sum over the few stages.
     reached: list[int] = []

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.filters import DealFilters
-from api.queries.sources import FactSource, choose_source, deals_source
+from api.queries.sources import FactSource, Shape, choose_source, deals_source
 from api.schemas import OwnerGroup, RegionGroup, StageGroup, Summary
 from api.scope import RegionScope
 from pipeline_pulse.models import CrmUser, Deal, PipelineStage
@@ -34,17 +35,8 @@ def _status_sum(source: FactSource, measure: Any, status: str) -> Any:
     return func.coalesce(func.sum(case((source.deal_status == status, measure), else_=0)), 0)
 
 
-async def summary(
-    session: AsyncSession,
-    scope: RegionScope,
-    filters: DealFilters,
-    as_of: date | None,
-    stale_after_days: int,
-) -> Summary:
-    """Headline figures. Staleness comes from the mart's stale_count (as of the mart's refresh day) when no
-    `as_of` is given and the threshold is the mart's; any other as_of / threshold counts on `deals`."""
-    dialect = session.bind.dialect.name
-    source = choose_source(filters, dialect)
+@lru_cache(maxsize=256)
+def _summary_statement(source: FactSource, dialect: str, shape: Shape) -> Select[Any]:
     # Per-row measures: the mart's rows are pre-summed groups, the deals table's rows are single deals.
     if source.name == "mart":
         count_col, amount_col, weighted_col = Mart.deal_count, Mart.amount_home, Mart.weighted_amount_home
@@ -53,24 +45,37 @@ async def summary(
         cycle = cycle_days_expr(dialect)
         count_col, amount_col, weighted_col = 1, Deal.amount_home, Deal.weighted_amount_home
         cycle_sum_col, cycle_n_col = cycle, case((cycle.is_not(None), 1), else_=0)
-    totals = (
-        await session.execute(
-            select(
-                _status_sum(source, count_col, "open"),
-                _status_sum(source, amount_col, "open"),
-                _status_sum(source, weighted_col, "open"),
-                _status_sum(source, count_col, "won"),
-                _status_sum(source, amount_col, "won"),
-                _status_sum(source, count_col, "lost"),
-                _status_sum(source, amount_col, "lost"),
-                _status_sum(source, cycle_sum_col, "won"),
-                _status_sum(source, cycle_n_col, "won"),
-                *([func.sum(Mart.stale_count), func.max(Mart.refreshed_at)] if source.name == "mart" else []),
-            )
-            .select_from(source.table)
-            .where(source.where(scope, filters))
+    return (
+        select(
+            _status_sum(source, count_col, "open"),
+            _status_sum(source, amount_col, "open"),
+            _status_sum(source, weighted_col, "open"),
+            _status_sum(source, count_col, "won"),
+            _status_sum(source, amount_col, "won"),
+            _status_sum(source, count_col, "lost"),
+            _status_sum(source, amount_col, "lost"),
+            _status_sum(source, cycle_sum_col, "won"),
+            _status_sum(source, cycle_n_col, "won"),
+            *([func.sum(Mart.stale_count), func.max(Mart.refreshed_at)] if source.name == "mart" else []),
         )
-    ).one()
+        .select_from(source.table)
+        .where(source.bound_where(shape))
+    )
+
+
+async def summary(
+    connection: AsyncConnection,
+    scope: RegionScope,
+    filters: DealFilters,
+    as_of: date | None,
+    stale_after_days: int,
+) -> Summary:
+    """Headline figures. Staleness comes from the mart's stale_count (as of the mart's refresh day) when no
+    `as_of` is given and the threshold is the mart's; any other as_of / threshold counts on `deals`."""
+    dialect = connection.dialect.name
+    source = choose_source(filters, dialect)
+    shape, params = source.bound(scope, filters)
+    totals = (await connection.execute(_summary_statement(source, dialect, shape), params)).one()
     open_count, open_amount, open_weighted, won_count, won_amount, lost_count, lost_amount, cycle_sum, cycle_n = totals[
         :9
     ]
@@ -94,7 +99,7 @@ async def summary(
         reference_day = refreshed_at.astimezone(UTC).date() if refreshed_at else datetime.now(UTC).date()
     else:
         reference_day = as_of or datetime.now(UTC).date()
-        stale = await stale_open_deals(session, scope, filters, reference_day, stale_after_days)
+        stale = await stale_open_deals(connection, scope, filters, reference_day, stale_after_days)
     return Summary(
         source=source.name,  # type: ignore[arg-type]
         as_of=reference_day,
@@ -116,22 +121,20 @@ async def summary(
 
 
 async def stale_open_deals(
-    session: AsyncSession, scope: RegionScope, filters: DealFilters, as_of: date, stale_after_days: int
+    connection: AsyncConnection, scope: RegionScope, filters: DealFilters, as_of: date, stale_after_days: int
 ) -> int:
     """Open live deals that are stale on `as_of` (see metrics_mart.stale_condition), counted on `deals`."""
-    source = deals_source(filters, session.bind.dialect.name)
+    source = deals_source(connection.dialect.name)
     query = (
         select(func.count())
         .select_from(Deal)
         .where(source.where(scope, filters, "open"), stale_condition(as_of, stale_after_days))
     )
-    return int((await session.execute(query)).scalar_one())
+    return int((await connection.execute(query)).scalar_one())
 
 
-async def by_stage(
-    session: AsyncSession, scope: RegionScope, filters: DealFilters, deal_status: str
-) -> tuple[str, list[StageGroup]]:
-    source = choose_source(filters, session.bind.dialect.name)
+@lru_cache(maxsize=256)
+def _by_stage_statement(source: FactSource, shape: Shape) -> Select[Any]:
     grouped = (
         select(
             source.pipeline.label("pipeline"),
@@ -140,11 +143,11 @@ async def by_stage(
             source.amount.label("amount"),
             source.weighted.label("weighted"),
         )
-        .where(source.where(scope, filters, deal_status))
+        .where(source.bound_where(shape))
         .group_by(source.pipeline, source.stage)
         .subquery()
     )
-    query = (
+    return (
         select(grouped, PipelineStage.sequence)
         .outerjoin(
             PipelineStage,
@@ -155,7 +158,14 @@ async def by_stage(
         )
         .order_by(grouped.c.stage)
     )
-    rows = (await session.execute(query)).all()
+
+
+async def by_stage(
+    connection: AsyncConnection, scope: RegionScope, filters: DealFilters, deal_status: str
+) -> tuple[str, list[StageGroup]]:
+    source = choose_source(filters, connection.dialect.name)
+    shape, params = source.bound(scope, filters, deal_status)
+    rows = (await connection.execute(_by_stage_statement(source, shape), params)).all()
     return source.name, [
         StageGroup(
             pipeline=row.pipeline,
@@ -169,27 +179,30 @@ async def by_stage(
     ]
 
 
-async def by_region(
-    session: AsyncSession, scope: RegionScope, filters: DealFilters, deal_status: str
-) -> tuple[str, list[RegionGroup]]:
-    source = choose_source(filters, session.bind.dialect.name)
-    query = (
+@lru_cache(maxsize=256)
+def _by_region_statement(source: FactSource, shape: Shape) -> Select[Any]:
+    return (
         select(source.region, source.deal_count, source.amount, source.weighted)
-        .where(source.where(scope, filters, deal_status))
+        .where(source.bound_where(shape))
         .group_by(source.region)
         .order_by(source.region)
     )
-    rows = (await session.execute(query)).all()
+
+
+async def by_region(
+    connection: AsyncConnection, scope: RegionScope, filters: DealFilters, deal_status: str
+) -> tuple[str, list[RegionGroup]]:
+    source = choose_source(filters, connection.dialect.name)
+    shape, params = source.bound(scope, filters, deal_status)
+    rows = (await connection.execute(_by_region_statement(source, shape), params)).all()
     return source.name, [
         RegionGroup(region=region, deal_count=int(count), amount=money(amount), weighted_amount=money(weighted))
         for region, count, amount, weighted in rows
     ]
 
 
-async def by_owner(
-    session: AsyncSession, scope: RegionScope, filters: DealFilters, deal_status: str
-) -> tuple[str, list[OwnerGroup]]:
-    source = choose_source(filters, session.bind.dialect.name)
+@lru_cache(maxsize=256)
+def _by_owner_statement(source: FactSource, shape: Shape) -> Select[Any]:
     grouped = (
         select(
             source.owner_id.label("owner_id"),
@@ -197,16 +210,23 @@ async def by_owner(
             source.amount.label("amount"),
             source.weighted.label("weighted"),
         )
-        .where(source.where(scope, filters, deal_status))
+        .where(source.bound_where(shape))
         .group_by(source.owner_id)
         .subquery()
     )
-    query = (
+    return (
         select(grouped, CrmUser.full_name)
         .outerjoin(CrmUser, CrmUser.id == grouped.c.owner_id)
         .order_by(grouped.c.amount.desc(), grouped.c.owner_id)
     )
-    rows = (await session.execute(query)).all()
+
+
+async def by_owner(
+    connection: AsyncConnection, scope: RegionScope, filters: DealFilters, deal_status: str
+) -> tuple[str, list[OwnerGroup]]:
+    source = choose_source(filters, connection.dialect.name)
+    shape, params = source.bound(scope, filters, deal_status)
+    rows = (await connection.execute(_by_owner_statement(source, shape), params)).all()
     return source.name, [
         OwnerGroup(
             owner_id=row.owner_id,

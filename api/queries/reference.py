@@ -4,41 +4,49 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import BaseModel
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import KeyedColumnElement
 
 from api.schemas import RegionOut, StageOut, SyncStatus, SyncStream
 from api.scope import RegionScope
-from pipeline_pulse.models import Deal, PipelineMetric, PipelineStage, Region, SyncState, utcnow
+from pipeline_pulse.models import Base, Deal, PipelineMetric, PipelineStage, Region, SyncState, utcnow
 
 
-async def region_codes(session: AsyncSession) -> frozenset[str]:
+def _columns(model: type[Base], schema: type[BaseModel]) -> list[KeyedColumnElement[object]]:
+    """The table columns a response model shows (Core rows, no ORM entities)."""
+    return [model.__table__.c[name] for name in schema.model_fields]
+
+
+async def region_codes(connection: AsyncConnection) -> frozenset[str]:
     """All known region codes (not scoped: used to decide whether a token's claim is usable)."""
-    return frozenset((await session.execute(select(Region.code))).scalars())
+    return frozenset((await connection.execute(select(Region.code))).scalars())
 
 
-async def regions(session: AsyncSession, scope: RegionScope) -> list[RegionOut]:
-    rows = (await session.execute(select(Region).where(scope.clause(Region.code)).order_by(Region.code))).scalars()
+async def regions(connection: AsyncConnection, scope: RegionScope) -> list[RegionOut]:
+    query = select(*_columns(Region, RegionOut)).where(scope.clause(Region.code)).order_by(Region.code)
+    rows = (await connection.execute(query)).all()
     return [RegionOut.model_validate(row) for row in rows]
 
 
-async def stages(session: AsyncSession, scope: RegionScope, pipeline: str | None) -> list[StageOut]:
+async def stages(connection: AsyncConnection, scope: RegionScope, pipeline: str | None) -> list[StageOut]:
     """Stage definitions are org-wide configuration, not regional data; the scope is required but unused."""
     del scope
-    query = select(PipelineStage).order_by(PipelineStage.pipeline, PipelineStage.sequence)
+    query = select(*_columns(PipelineStage, StageOut)).order_by(PipelineStage.pipeline, PipelineStage.sequence)
     if pipeline is not None:
         query = query.where(PipelineStage.pipeline == pipeline)
-    return [StageOut.model_validate(row) for row in (await session.execute(query)).scalars()]
+    return [StageOut.model_validate(row) for row in (await connection.execute(query)).all()]
 
 
-async def sync_status(session: AsyncSession, scope: RegionScope) -> SyncStatus:
-    streams = (await session.execute(select(SyncState).order_by(SyncState.stream))).scalars().all()
+async def sync_status(connection: AsyncConnection, scope: RegionScope) -> SyncStatus:
+    streams = (await connection.execute(select(*_columns(SyncState, SyncStream)).order_by(SyncState.stream))).all()
     live = (
-        await session.execute(
+        await connection.execute(
             select(func.count()).select_from(Deal).where(Deal.deleted_at.is_(None), scope.clause(Deal.region))
         )
     ).scalar_one()
-    refreshed: datetime | None = (await session.execute(select(func.max(PipelineMetric.refreshed_at)))).scalar_one()
+    refreshed: datetime | None = (await connection.execute(select(func.max(PipelineMetric.refreshed_at)))).scalar_one()
     successes = [stream.last_success_at for stream in streams if stream.last_success_at is not None]
     last_success = max(successes) if successes else None
     return SyncStatus(

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from sqlalchemy import and_, case, func, literal, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.errors import ApiError
 from api.filters import DealFilters
@@ -55,7 +55,7 @@ def periods(start: date, end: date, interval: Interval) -> list[tuple[date, date
 
 
 async def trend(
-    session: AsyncSession,
+    connection: AsyncConnection,
     scope: RegionScope,
     filters: DealFilters,
     start: date,
@@ -68,7 +68,7 @@ async def trend(
     buckets = periods(start, end, interval)
     # Snapshot days are not region data; read them unfiltered so a day with no in-scope deal shows zero.
     days = (
-        await session.execute(
+        await connection.execute(
             select(DealSnapshot.snapshot_date)
             .where(DealSnapshot.snapshot_date.between(start, end))
             .group_by(DealSnapshot.snapshot_date)
@@ -77,7 +77,7 @@ async def trend(
     snapshot_days = sorted(days)
     totals = {
         row.snapshot_date: row
-        for row in await session.execute(
+        for row in await connection.execute(
             select(
                 DealSnapshot.snapshot_date,
                 func.count().label("deal_count"),
@@ -122,12 +122,14 @@ async def trend(
     return points
 
 
-async def _has_snapshot(session: AsyncSession, day: date) -> bool:
+async def _has_snapshot(connection: AsyncConnection, day: date) -> bool:
     query = select(DealSnapshot.deal_id).where(DealSnapshot.snapshot_date == day).limit(1)
-    return (await session.execute(query)).first() is not None
+    return (await connection.execute(query)).first() is not None
 
 
-async def movement(session: AsyncSession, scope: RegionScope, filters: DealFilters, start: date, end: date) -> Movement:
+async def movement(
+    connection: AsyncConnection, scope: RegionScope, filters: DealFilters, start: date, end: date
+) -> Movement:
     """Bridge from the open pipeline at `start` to the one at `end`, one deal at a time, in SQL.
 
     Each deal in the (filtered, in-scope) `start` or `end` snapshot falls in exactly one case:
@@ -139,7 +141,7 @@ async def movement(session: AsyncSession, scope: RegionScope, filters: DealFilte
     if start > end:
         raise ApiError(400, "bad_request", "from must not be after to")
     for day in (start, end):
-        if not await _has_snapshot(session, day):
+        if not await _has_snapshot(connection, day):
             raise ApiError(404, "not_found", f"no snapshot on {day.isoformat()}")
     conditions = _snapshot_conditions(scope, filters)
     amount = func.coalesce(DealSnapshot.amount_home, 0)
@@ -182,7 +184,7 @@ async def movement(session: AsyncSession, scope: RegionScope, filters: DealFilte
         return func.coalesce(func.sum(case((condition, value), else_=0)), 0)
 
     row = (
-        await session.execute(
+        await connection.execute(
             select(
                 total(per_deal.c.os == 1, per_deal.c.s),
                 total(and_(per_deal.c.os == 0, per_deal.c.oe == 1), per_deal.c.e),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
-from api.deps import FiltersDep, ScopeDep, SessionDep
+from api.caching import json_response
+from api.deps import ConnectionDep, FiltersDep, ScopeDep
 from api.filters import DealStatusFilter
 from api.queries import deals as deal_queries
 from api.routers.common import AUTH_ERRORS
@@ -17,7 +18,7 @@ router = APIRouter(prefix="/deals", tags=["deals"], responses=AUTH_ERRORS)
 
 @router.get("", response_model=DealPage, description="Live deals in your regions, page by page (has_more tells).")
 async def list_deals(
-    session: SessionDep,
+    connection: ConnectionDep,
     scope: ScopeDep,
     filters: FiltersDep,
     deal_status: Annotated[DealStatusFilter, Query(description="open, won, lost or all (default).")] = "all",
@@ -26,8 +27,8 @@ async def list_deals(
     page_size: Annotated[
         int, Query(ge=1, le=deal_queries.MAX_PAGE_SIZE, description=f"At most {deal_queries.MAX_PAGE_SIZE}.")
     ] = 50,
-) -> DealPage:
-    return await deal_queries.list_deals(session, scope, filters, deal_status, sort, page, page_size)
+) -> Response:
+    return json_response(await deal_queries.list_deals(connection, scope, filters, deal_status, sort, page, page_size))
 
 
 @router.get(
@@ -35,5 +36,5 @@ async def list_deals(
     response_model=DealDetail,
     responses={404: {"model": ErrorBody, "description": "No such live deal in your regions."}},
 )
-async def get_deal(session: SessionDep, scope: ScopeDep, deal_id: Annotated[int, Path(ge=1)]) -> DealDetail:
-    return await deal_queries.get_deal(session, scope, deal_id)
+async def get_deal(connection: ConnectionDep, scope: ScopeDep, deal_id: Annotated[int, Path(ge=1)]) -> Response:
+    return json_response(await deal_queries.get_deal(connection, scope, deal_id))

@@ -22,8 +22,8 @@ async def health() -> Health:
 @router.get("/ready", response_model=Ready, responses={503: {"model": ErrorBody}})
 async def ready(request: Request) -> Ready:
     async def probe() -> None:
-        async with request.app.state.session_factory() as session:
-            await session.execute(select(Region.code).limit(1))
+        async with request.app.state.engine.connect() as connection:
+            await connection.execute(select(Region.code).limit(1))
 
     try:
         await asyncio.wait_for(probe(), timeout=request.app.state.ready_timeout_seconds)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from api.caching import cached_json
-from api.deps import FiltersDep, ScopeDep, SessionDep
+from api.deps import ConnectionDep, FiltersDep, ScopeDep
 from api.filters import DealStatusFilter
 from api.queries import funnel as funnel_queries
 from api.queries import metrics as metric_queries
@@ -31,7 +31,7 @@ SOURCE_NOTE = (
 )
 async def get_summary(
     request: Request,
-    session: SessionDep,
+    connection: ConnectionDep,
     scope: ScopeDep,
     filters: FiltersDep,
     as_of: Annotated[
@@ -41,7 +41,7 @@ async def get_summary(
         int, Query(ge=1, le=3650, description="Days without change that make a deal stale.")
     ] = 30,
 ) -> Response:
-    result = await metric_queries.summary(session, scope, filters, as_of, stale_after_days)
+    result = await metric_queries.summary(connection, scope, filters, as_of, stale_after_days)
     return cached_json(request, result)
 
 
@@ -49,25 +49,25 @@ async def get_summary(
     "/by-stage", response_model=StageGroups, description="Per pipeline and stage, in stage sequence." + SOURCE_NOTE
 )
 async def get_by_stage(
-    request: Request, session: SessionDep, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
+    request: Request, connection: ConnectionDep, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
 ) -> Response:
-    source, items = await metric_queries.by_stage(session, scope, filters, deal_status)
+    source, items = await metric_queries.by_stage(connection, scope, filters, deal_status)
     return cached_json(request, StageGroups(source=source, deal_status=deal_status, items=items))  # type: ignore[arg-type]
 
 
 @router.get("/by-region", response_model=RegionGroups, description="Per region." + SOURCE_NOTE)
 async def get_by_region(
-    request: Request, session: SessionDep, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
+    request: Request, connection: ConnectionDep, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
 ) -> Response:
-    source, items = await metric_queries.by_region(session, scope, filters, deal_status)
+    source, items = await metric_queries.by_region(connection, scope, filters, deal_status)
     return cached_json(request, RegionGroups(source=source, deal_status=deal_status, items=items))  # type: ignore[arg-type]
 
 
 @router.get("/by-owner", response_model=OwnerGroups, description="Per owner, largest amount first." + SOURCE_NOTE)
 async def get_by_owner(
-    request: Request, session: SessionDep, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
+    request: Request, connection: ConnectionDep, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
 ) -> Response:
-    source, items = await metric_queries.by_owner(session, scope, filters, deal_status)
+    source, items = await metric_queries.by_owner(connection, scope, filters, deal_status)
     return cached_json(request, OwnerGroups(source=source, deal_status=deal_status, items=items))  # type: ignore[arg-type]
 
 
@@ -79,7 +79,7 @@ async def get_by_owner(
 )
 async def get_trend(
     request: Request,
-    session: SessionDep,
+    connection: ConnectionDep,
     scope: ScopeDep,
     filters: FiltersDep,
     start: FromQuery,
@@ -88,7 +88,7 @@ async def get_trend(
         snapshot_queries.Interval, Query(description="day, week (ISO, Monday first) or month.")
     ] = "month",
 ) -> Response:
-    items = await snapshot_queries.trend(session, scope, filters, start, end, interval)
+    items = await snapshot_queries.trend(connection, scope, filters, start, end, interval)
     return cached_json(request, Trend(interval=interval, items=items))
 
 
@@ -101,14 +101,14 @@ async def get_trend(
 )
 async def get_funnel(
     request: Request,
-    session: SessionDep,
+    connection: ConnectionDep,
     scope: ScopeDep,
     filters: FiltersDep,
     pipeline: Annotated[str, Query(max_length=120, description="Pipeline name.")],
     start: Annotated[date | None, Query(alias="from", description="History entered on or after.")] = None,
     end: Annotated[date | None, Query(alias="to", description="History entered on or before.")] = None,
 ) -> Response:
-    steps = await funnel_queries.funnel(session, scope, filters, pipeline, start, end)
+    steps = await funnel_queries.funnel(connection, scope, filters, pipeline, start, end)
     return cached_json(request, Funnel(pipeline=pipeline, steps=steps))
 
 
@@ -125,7 +125,7 @@ async def get_funnel(
     ),
 )
 async def get_movement(
-    request: Request, session: SessionDep, scope: ScopeDep, filters: FiltersDep, start: FromQuery, end: ToQuery
+    request: Request, connection: ConnectionDep, scope: ScopeDep, filters: FiltersDep, start: FromQuery, end: ToQuery
 ) -> Response:
-    result: Movement = await snapshot_queries.movement(session, scope, filters, start, end)
+    result: Movement = await snapshot_queries.movement(connection, scope, filters, start, end)
     return cached_json(request, result)
