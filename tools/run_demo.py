@@ -110,9 +110,11 @@ class Demo:
         """The saved progress for this warehouse + data set, or a fresh start (after checking the warehouse)."""
         config = self.config
         marker = DemoMarker.load(config.marker_path)
-        if marker is not None and marker.matches(config) and config.sandbox_state_path.exists():
-            return marker
         deals = _live_deal_count(config.database_url)
+        if marker is not None and marker.matches(config) and config.sandbox_state_path.exists():
+            if deals or marker.days_done < 0:
+                return marker
+            say("      the warehouse is empty although the demo state says it was loaded: starting over")
         if deals:
             owned = _is_demo_owned_sqlite(config)
             if owned is None:
@@ -170,12 +172,12 @@ class Demo:
             # A restarted sandbox's clock is back at its start; bring it to the present for scheduled syncs.
             sandbox.advance_to(datetime.now(UTC) - timedelta(minutes=1))
             return
-        todo = marker.history_days - marker.days_done
+        where = "initial load, then" if marker.days_done < 0 else f"resuming at day {marker.days_done + 1} of"
         step(
             3,
             self.TOTAL_STEPS,
-            f"simulating {marker.history_days} days of CRM history ({todo} days to go): daily changes, "
-            "one sync and one snapshot partition per day",
+            f"simulating CRM history ({where} {marker.history_days} days): daily changes, one sync and one "
+            "snapshot partition per day",
         )
         self._run(
             "history",
