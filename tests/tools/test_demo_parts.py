@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures.demo import REPO_ROOT, processes_with_env
+from tests.fixtures.demo import REPO_ROOT, free_ports, processes_with_env
 from tools.demo_config import DemoConfig, DemoConfigError, DemoMarker
 from tools.processes import ChildFailedError, PortInUseError, ProcessGroupManager, ensure_ports_free
 
@@ -83,7 +83,14 @@ def test_run_demo_exits_with_a_clear_message_when_a_port_is_taken(tmp_path: Path
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        env = {**os.environ, "DEMO_RUN_DIR": str(tmp_path), "DEMO_DAGSTER_PORT": str(port)}
+        sandbox_port, api_port = free_ports(2)  # not the defaults: a developer's demo may hold those
+        env = {
+            **os.environ,
+            "DEMO_RUN_DIR": str(tmp_path),
+            "DEMO_SANDBOX_PORT": str(sandbox_port),
+            "DEMO_API_PORT": str(api_port),
+            "DEMO_DAGSTER_PORT": str(port),
+        }
         result = subprocess.run(
             [sys.executable, "-m", "tools.run_demo"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
         )
