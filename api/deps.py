@@ -55,11 +55,13 @@ async def current_claims(request: Request) -> Claims:
 ClaimsDep = Annotated[Claims, Depends(current_claims)]
 
 
-async def _known_regions(request: Request, connection: AsyncConnection) -> frozenset[str]:
-    # Region codes change only by migration; read them once per process.
+async def _known_regions(request: Request) -> frozenset[str]:
+    # Region codes change only by migration; read them once per process (so a cached answer needs no connection).
     cached: frozenset[str] | None = getattr(request.app.state, "region_codes", None)
     if cached is None:
-        cached = await region_codes(connection)
+        engine: AsyncEngine = request.app.state.engine
+        async with engine.connect() as connection:
+            cached = await region_codes(connection)
         request.app.state.region_codes = cached
     return cached
 
@@ -67,13 +69,14 @@ async def _known_regions(request: Request, connection: AsyncConnection) -> froze
 async def region_scope(
     request: Request,
     claims: ClaimsDep,
-    connection: ConnectionDep,
     region: Annotated[
         str | None, Query(description="Restrict to one region; 403 if it is outside your token's regions.")
     ] = None,
 ) -> RegionScope:
-    """The one place claims become a RegionScope; an explicit `region` narrows it (or is refused)."""
-    scope = RegionScope.from_claims(claims, await _known_regions(request, connection))
+    """The one place claims become a RegionScope; an explicit `region` narrows it (or is refused).
+
+    Runs before the endpoint, so a `region` outside the scope is refused before any response-cache lookup."""
+    scope = RegionScope.from_claims(claims, await _known_regions(request))
     return scope.narrowed(region)
 
 

@@ -13,6 +13,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from api.errors import install_error_handlers
 from api.middleware import RequestIdLogFilter, RequestIdMiddleware
+from api.response_cache import CacheConfig, ResponseCache, version_poller
 from api.routers import deals, health, metrics, reference
 from api.security import TokenVerifier
 from pipeline_pulse.core.config import Settings, get_settings
@@ -23,7 +24,12 @@ DESCRIPTION = """Region-scoped pipeline metrics from the Pipeline Pulse warehous
 
 Every endpoint except /health and /ready needs `Authorization: Bearer <JWT>`; answers only ever include the
 regions in the token (`regions` claim, or all for `"*"` / role `admin`). Errors are `{"error": {"code", "message"}}`.
-Metrics carry an ETag; send it back as If-None-Match to get 304 while nothing changed."""
+Metrics carry an ETag; send it back as If-None-Match to get 304 while nothing changed.
+
+Answers of the metrics endpoints, /deals pages, /regions and /stages are cached in each server process per
+(endpoint, your effective region scope, parameters) and dropped when the warehouse's data version changes
+(polled every API_CACHE_VERSION_POLL_SECONDS, default 1 s): an answer may lag a finished ETL write by up to
+one poll interval. /sync/status, /deals/{id}, /health and /ready are never cached."""
 
 
 def configure_logging() -> None:
@@ -57,15 +63,21 @@ def api_engine_options(url: str) -> dict[str, object]:
     return options
 
 
-def create_app(settings: Settings | None = None, *, ready_timeout_seconds: float = 2.0) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, ready_timeout_seconds: float = 2.0, cache: CacheConfig | None = None
+) -> FastAPI:
+    """`cache`: the response cache's poll interval and bounds (default: API_CACHE_* environment variables)."""
     settings = settings or get_settings()
     configure_logging()
     url = settings.sqlalchemy_url()
     engine = create_async_db_engine(url, **api_engine_options(url))
+    cache_config = cache or CacheConfig.from_env()
+    response_cache = ResponseCache(cache_config) if cache_config.enabled else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with version_poller(engine, response_cache):
+            yield
         await engine.dispose()
 
     app = FastAPI(
@@ -76,6 +88,7 @@ def create_app(settings: Settings | None = None, *, ready_timeout_seconds: float
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.response_cache = response_cache  # None when disabled; bypassed until the first version poll
     app.state.token_verifier = TokenVerifier(settings)
     app.state.ready_timeout_seconds = ready_timeout_seconds
 

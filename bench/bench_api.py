@@ -7,6 +7,10 @@ connections next to /health on the same server in the same run (targets: metrics
     .venv/bin/python -m bench.bench_api                 # 1,000,000 deals
     .venv/bin/python -m bench.bench_api --deals 100000  # quicker
     .venv/bin/python -m bench.bench_api --skip-load --workers 2  # reuse the loaded database, two uvicorn workers
+    .venv/bin/python -m bench.bench_api --skip-load --no-cache   # the same without the response cache
+
+The token is the same for every request and nothing writes during the run, so with the response cache on
+(default) the metrics figures are those of cache hits: what a polling frontend sees between two syncs.
 
 Needs `wrk` (Debian package) as the load generator: it is C and one thread, so it leaves the server a core.
 """
@@ -121,7 +125,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, workers: int, *, cache: bool = True) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -129,6 +133,8 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         "JWT_SECRET": BENCH_SECRET,
         "API_LOG_LEVEL": "WARNING",
     }
+    if not cache:
+        env["API_CACHE_VERSION_POLL_SECONDS"] = "0"
     server = subprocess.Popen(
         [
             sys.executable,
@@ -181,17 +187,21 @@ def main() -> int:
     parser.add_argument("--regions", default="APAC,EMEA", help="the token's regions (comma-separated, or *)")
     parser.add_argument("--skip-load", action="store_true", help="reuse the database from a previous run")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (/health shares them)")
+    parser.add_argument("--no-cache", action="store_true", help="disable the response cache (poll interval 0)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install wrk", file=sys.stderr)
         return 2
     if not args.skip_load:
         prepare_database(args.database_url, args.deals)
+    else:
+        upgrade(args.database_url)  # a database loaded by an older revision gets the new tables
     settings = Settings(database_url=args.database_url, app_env="test", jwt_secret=BENCH_SECRET)
     regions = "*" if args.regions == "*" else args.regions.split(",")
     token = mint_token(settings, "bench", regions, ttl_seconds=3600)
     port = free_port()
-    server = start_server(args.database_url, port, args.workers)
+    load_before = os.getloadavg()[0]
+    server = start_server(args.database_url, port, args.workers, cache=not args.no_cache)
     base = f"http://127.0.0.1:{port}"
     targets = [
         ("/health", f"{base}/health", None),
@@ -209,7 +219,8 @@ def main() -> int:
     health = results[0].requests_per_second
     print(
         f"\n{args.deals:,} deals, {args.connections} connections, {args.seconds}s per endpoint, regions {args.regions}, "
-        f"{args.workers} uvicorn worker(s), load average {os.getloadavg()[0]:.1f}"
+        f"{args.workers} uvicorn worker(s), response cache {'off' if args.no_cache else 'on'}, "
+        f"load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after"
     )
     print(f"{'endpoint':<20} {'req/s':>9} {'% of /health':>13} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for result in results:

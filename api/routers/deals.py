@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.caching import json_response
+from api.caching import json_response, model_json
 from api.deps import ConnectionDep, FiltersDep, ScopeDep
 from api.filters import DealStatusFilter
 from api.queries import deals as deal_queries
+from api.response_cache import respond, scope_key
 from api.routers.common import AUTH_ERRORS
 from api.schemas import DealDetail, DealPage, ErrorBody
 
@@ -18,7 +20,7 @@ router = APIRouter(prefix="/deals", tags=["deals"], responses=AUTH_ERRORS)
 
 @router.get("", response_model=DealPage, description="Live deals in your regions, page by page (has_more tells).")
 async def list_deals(
-    connection: ConnectionDep,
+    request: Request,
     scope: ScopeDep,
     filters: FiltersDep,
     deal_status: Annotated[DealStatusFilter, Query(description="open, won, lost or all (default).")] = "all",
@@ -28,7 +30,11 @@ async def list_deals(
         int, Query(ge=1, le=deal_queries.MAX_PAGE_SIZE, description=f"At most {deal_queries.MAX_PAGE_SIZE}.")
     ] = 50,
 ) -> Response:
-    return json_response(await deal_queries.list_deals(connection, scope, filters, deal_status, sort, page, page_size))
+    async def build(connection: AsyncConnection) -> bytes:
+        return model_json(await deal_queries.list_deals(connection, scope, filters, deal_status, sort, page, page_size))
+
+    key = ("deals", scope_key(scope), filters, deal_status, sort, page, page_size)
+    return await respond(request, key, build)
 
 
 @router.get(

@@ -1,4 +1,7 @@
-"""/api/v1/metrics/*: aggregates in home currency, scoped to the caller's regions, with ETags."""
+"""/api/v1/metrics/*: aggregates in home currency, scoped to the caller's regions, with ETags.
+
+Every answer goes through the response cache (api/response_cache.py), keyed by the endpoint, the effective
+region scope and the validated parameters; the query runs only on a miss."""
 
 from __future__ import annotations
 
@@ -6,13 +9,15 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from api.caching import cached_json
-from api.deps import ConnectionDep, FiltersDep, ScopeDep
+from api.caching import model_json
+from api.deps import FiltersDep, ScopeDep
 from api.filters import DealStatusFilter
 from api.queries import funnel as funnel_queries
 from api.queries import metrics as metric_queries
 from api.queries import snapshots as snapshot_queries
+from api.response_cache import respond, scope_key, today_utc
 from api.routers.common import AUTH_ERRORS
 from api.schemas import Funnel, Movement, OwnerGroups, RegionGroups, StageGroups, Summary, Trend
 
@@ -31,7 +36,6 @@ SOURCE_NOTE = (
 )
 async def get_summary(
     request: Request,
-    connection: ConnectionDep,
     scope: ScopeDep,
     filters: FiltersDep,
     as_of: Annotated[
@@ -41,34 +45,51 @@ async def get_summary(
         int, Query(ge=1, le=3650, description="Days without change that make a deal stale.")
     ] = 30,
 ) -> Response:
-    result = await metric_queries.summary(connection, scope, filters, as_of, stale_after_days)
-    return cached_json(request, result)
+    async def build(connection: AsyncConnection) -> bytes:
+        return model_json(await metric_queries.summary(connection, scope, filters, as_of, stale_after_days))
+
+    # Without as_of the stale count may be "as of today": the day is part of the key.
+    day = today_utc() if as_of is None else None
+    key = ("summary", scope_key(scope), filters, as_of, stale_after_days, day)
+    return await respond(request, key, build, conditional=True)
 
 
 @router.get(
     "/by-stage", response_model=StageGroups, description="Per pipeline and stage, in stage sequence." + SOURCE_NOTE
 )
 async def get_by_stage(
-    request: Request, connection: ConnectionDep, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
+    request: Request, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
 ) -> Response:
-    source, items = await metric_queries.by_stage(connection, scope, filters, deal_status)
-    return cached_json(request, StageGroups(source=source, deal_status=deal_status, items=items))  # type: ignore[arg-type]
+    async def build(connection: AsyncConnection) -> bytes:
+        source, items = await metric_queries.by_stage(connection, scope, filters, deal_status)
+        return model_json(StageGroups(source=source, deal_status=deal_status, items=items))  # type: ignore[arg-type]
+
+    key = ("by_stage", scope_key(scope), filters, deal_status)
+    return await respond(request, key, build, conditional=True)
 
 
 @router.get("/by-region", response_model=RegionGroups, description="Per region." + SOURCE_NOTE)
 async def get_by_region(
-    request: Request, connection: ConnectionDep, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
+    request: Request, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
 ) -> Response:
-    source, items = await metric_queries.by_region(connection, scope, filters, deal_status)
-    return cached_json(request, RegionGroups(source=source, deal_status=deal_status, items=items))  # type: ignore[arg-type]
+    async def build(connection: AsyncConnection) -> bytes:
+        source, items = await metric_queries.by_region(connection, scope, filters, deal_status)
+        return model_json(RegionGroups(source=source, deal_status=deal_status, items=items))  # type: ignore[arg-type]
+
+    key = ("by_region", scope_key(scope), filters, deal_status)
+    return await respond(request, key, build, conditional=True)
 
 
 @router.get("/by-owner", response_model=OwnerGroups, description="Per owner, largest amount first." + SOURCE_NOTE)
 async def get_by_owner(
-    request: Request, connection: ConnectionDep, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
+    request: Request, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
 ) -> Response:
-    source, items = await metric_queries.by_owner(connection, scope, filters, deal_status)
-    return cached_json(request, OwnerGroups(source=source, deal_status=deal_status, items=items))  # type: ignore[arg-type]
+    async def build(connection: AsyncConnection) -> bytes:
+        source, items = await metric_queries.by_owner(connection, scope, filters, deal_status)
+        return model_json(OwnerGroups(source=source, deal_status=deal_status, items=items))  # type: ignore[arg-type]
+
+    key = ("by_owner", scope_key(scope), filters, deal_status)
+    return await respond(request, key, build, conditional=True)
 
 
 @router.get(
@@ -79,7 +100,6 @@ async def get_by_owner(
 )
 async def get_trend(
     request: Request,
-    connection: ConnectionDep,
     scope: ScopeDep,
     filters: FiltersDep,
     start: FromQuery,
@@ -88,8 +108,12 @@ async def get_trend(
         snapshot_queries.Interval, Query(description="day, week (ISO, Monday first) or month.")
     ] = "month",
 ) -> Response:
-    items = await snapshot_queries.trend(connection, scope, filters, start, end, interval)
-    return cached_json(request, Trend(interval=interval, items=items))
+    async def build(connection: AsyncConnection) -> bytes:
+        items = await snapshot_queries.trend(connection, scope, filters, start, end, interval)
+        return model_json(Trend(interval=interval, items=items))
+
+    key = ("trend", scope_key(scope), filters, start, end, interval)
+    return await respond(request, key, build, conditional=True)
 
 
 @router.get(
@@ -101,15 +125,18 @@ async def get_trend(
 )
 async def get_funnel(
     request: Request,
-    connection: ConnectionDep,
     scope: ScopeDep,
     filters: FiltersDep,
     pipeline: Annotated[str, Query(max_length=120, description="Pipeline name.")],
     start: Annotated[date | None, Query(alias="from", description="History entered on or after.")] = None,
     end: Annotated[date | None, Query(alias="to", description="History entered on or before.")] = None,
 ) -> Response:
-    steps = await funnel_queries.funnel(connection, scope, filters, pipeline, start, end)
-    return cached_json(request, Funnel(pipeline=pipeline, steps=steps))
+    async def build(connection: AsyncConnection) -> bytes:
+        steps = await funnel_queries.funnel(connection, scope, filters, pipeline, start, end)
+        return model_json(Funnel(pipeline=pipeline, steps=steps))
+
+    key = ("funnel", scope_key(scope), filters, pipeline, start, end)
+    return await respond(request, key, build, conditional=True)
 
 
 @router.get(
@@ -125,7 +152,11 @@ async def get_funnel(
     ),
 )
 async def get_movement(
-    request: Request, connection: ConnectionDep, scope: ScopeDep, filters: FiltersDep, start: FromQuery, end: ToQuery
+    request: Request, scope: ScopeDep, filters: FiltersDep, start: FromQuery, end: ToQuery
 ) -> Response:
-    result: Movement = await snapshot_queries.movement(connection, scope, filters, start, end)
-    return cached_json(request, result)
+    async def build(connection: AsyncConnection) -> bytes:
+        result: Movement = await snapshot_queries.movement(connection, scope, filters, start, end)
+        return model_json(result)
+
+    key = ("movement", scope_key(scope), filters, start, end)
+    return await respond(request, key, build, conditional=True)

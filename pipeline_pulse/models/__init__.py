@@ -11,7 +11,7 @@ from pipeline_pulse.models.dimensions import (
     PipelineStage,
     Region,
 )
-from pipeline_pulse.models.sync import RejectedRecord, SyncState
+from pipeline_pulse.models.sync import RejectedRecord, SyncState, WarehouseDataVersion
 from pipeline_pulse.models.tokens import ZohoOAuthToken
 
 UNASSIGNED_REGION = "Unassigned"
@@ -33,6 +33,7 @@ __all__ = [
     "RejectedRecord",
     "SyncState",
     "UTCDateTime",
+    "WarehouseDataVersion",
     "ZohoOAuthToken",
     "utcnow",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipeline_pulse.models.base import Base, JSONType, SurrogateKey, UTCDateTime, utcnow
@@ -56,3 +56,18 @@ class RejectedRecord(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime, comment="When a later run loaded the record fine (UTC)."
     )
+
+
+class WarehouseDataVersion(Base):
+    __tablename__ = "warehouse_data_version"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        {
+            "comment": "One row: a counter every ETL writer bumps in its transaction; the read API polls it to "
+            "drop its response cache (pipeline_pulse.warehouse.data_version)."
+        },
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False, comment="Always 1.")
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, comment="Bumped by one per writing transaction.")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, comment="Last bump (UTC).")

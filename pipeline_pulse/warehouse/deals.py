@@ -12,6 +12,7 @@ from sqlalchemy import Connection, and_, bindparam, case, null, or_, select, upd
 
 from pipeline_pulse.models import Deal, utcnow
 from pipeline_pulse.services.zoho.records import DeletedDeal
+from pipeline_pulse.warehouse.data_version import bump_data_version
 from pipeline_pulse.warehouse.upsert import DEFAULT_CHUNK_SIZE, UpsertResult, UpsertSpec, upsert
 
 DEALS = Deal.__table__
@@ -70,7 +71,10 @@ def load_deals(
     """Upsert transformed deal rows (keys = DEAL_DATA_COLUMNS) in the caller's transaction."""
     now = utcnow()
     stamped = ({**row, "first_seen_at": now, "last_synced_at": now} for row in rows)
-    return upsert(connection, deal_upsert_spec(present_in_zoho=present_in_zoho), stamped, chunk_size=chunk_size)
+    result = upsert(connection, deal_upsert_spec(present_in_zoho=present_in_zoho), stamped, chunk_size=chunk_size)
+    if result.inserted or result.updated:
+        bump_data_version(connection)
+    return result
 
 
 def soft_delete_deals(connection: Connection, deleted: Sequence[DeletedDeal]) -> int:
@@ -94,7 +98,10 @@ def soft_delete_deals(connection: Connection, deleted: Sequence[DeletedDeal]) ->
         if item.id not in latest or item.deleted_time > latest[item.id]:
             latest[item.id] = item.deleted_time
     params = [{"deal_id": deal_id, "deleted_time": when} for deal_id, when in latest.items()]
-    return connection.execute(stmt.execution_options(synchronize_session=False), params).rowcount
+    marked = connection.execute(stmt.execution_options(synchronize_session=False), params).rowcount
+    if marked:
+        bump_data_version(connection)
+    return marked
 
 
 def soft_delete_missing(
@@ -125,6 +132,8 @@ def soft_delete_missing(
         connection.execute(
             update(DEALS).where(DEALS.c.id.in_(missing[start : start + 1_000])).values(deleted_at=deleted_at)
         )
+    if missing:
+        bump_data_version(connection)
     return missing
 
 

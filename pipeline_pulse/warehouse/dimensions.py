@@ -8,6 +8,7 @@ from sqlalchemy import Connection, and_, not_, tuple_, update
 
 from pipeline_pulse.models import CrmUser, PipelineStage, utcnow
 from pipeline_pulse.services.zoho.records import CrmUserRecord, StageRecord
+from pipeline_pulse.warehouse.data_version import bump_data_version
 from pipeline_pulse.warehouse.regions import RegionMapper
 from pipeline_pulse.warehouse.upsert import UpsertResult, UpsertSpec, upsert
 
@@ -72,7 +73,10 @@ def load_users(connection: Connection, users: Sequence[CrmUserRecord], regions: 
         }
         for user in users
     ]
-    return upsert(connection, USER_UPSERT, rows)
+    result = upsert(connection, USER_UPSERT, rows)
+    if result.inserted or result.updated:
+        bump_data_version(connection)  # owner names in /metrics/by-owner
+    return result
 
 
 def load_stages(connection: Connection, stages: Sequence[StageRecord]) -> tuple[UpsertResult, int]:
@@ -108,4 +112,6 @@ def load_stages(connection: Connection, stages: Sequence[StageRecord]) -> tuple[
             )
             .values(is_active=False, synced_at=now)
         ).rowcount
+    if result.inserted or result.updated or deactivated:
+        bump_data_version(connection)  # /stages, stage sequence in /metrics/by-stage and /funnel
     return result, deactivated

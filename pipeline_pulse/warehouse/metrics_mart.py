@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Date, Integer, Numeric, and_, case, cast, del
 from sqlalchemy.sql.elements import ColumnElement
 
 from pipeline_pulse.models import Deal, PipelineMetric, utcnow
+from pipeline_pulse.warehouse.data_version import bump_data_version
 
 
 def closing_month_expr(dialect_name: str) -> ColumnElement[object]:
@@ -54,7 +55,8 @@ def refresh_pipeline_metrics(connection: Connection) -> int:
     """Rebuild `pipeline_metrics` from the live (not soft-deleted) deals; returns the number of mart rows.
 
     Runs inside the caller's transaction (no commit here): delete everything, then one INSERT ... SELECT with
-    GROUP BY, so the database does the aggregation.
+    GROUP BY, so the database does the aggregation; last, bump the warehouse data version (the read API drops its
+    response cache when it sees the commit).
     """
     dialect = connection.dialect.name
     closing_month = closing_month_expr(dialect).label("closing_month")
@@ -99,4 +101,6 @@ def refresh_pipeline_metrics(connection: Connection) -> int:
     ]
     connection.execute(delete(PipelineMetric))
     connection.execute(insert(PipelineMetric).from_select(target_columns, aggregated))
-    return connection.execute(select(func.count()).select_from(PipelineMetric)).scalar_one()
+    rows = connection.execute(select(func.count()).select_from(PipelineMetric)).scalar_one()
+    bump_data_version(connection)
+    return rows

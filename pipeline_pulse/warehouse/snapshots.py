@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Connection, and_, delete, insert, literal, or_, select
 
 from pipeline_pulse.models import Deal, DealSnapshot, utcnow
+from pipeline_pulse.warehouse.data_version import bump_data_version
 
 DEALS = Deal.__table__
 SNAPSHOTS = DealSnapshot.__table__
@@ -60,4 +61,6 @@ def capture_snapshot(connection: Connection, day: date) -> int:
         "closing_date",
         "captured_at",
     ]
-    return connection.execute(insert(SNAPSHOTS).from_select(columns, source)).rowcount
+    captured = connection.execute(insert(SNAPSHOTS).from_select(columns, source)).rowcount
+    bump_data_version(connection)
+    return captured

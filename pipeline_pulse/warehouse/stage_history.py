@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from pipeline_pulse.models import DealStageHistory, utcnow
 from pipeline_pulse.services.zoho.records import StageHistoryRecord
+from pipeline_pulse.warehouse.data_version import bump_data_version
 from pipeline_pulse.warehouse.deals import existing_deal_ids
 from pipeline_pulse.warehouse.upsert import UpsertResult, UpsertSpec, upsert
 
@@ -55,7 +56,9 @@ def load_stage_history(connection: Connection, records: Sequence[StageHistoryRec
         if r.deal_id in known
     ]
     result = upsert(connection, HISTORY_UPSERT, rows)
-    derive_stage_durations(connection, sorted({row["deal_id"] for row in rows}))
+    derived = derive_stage_durations(connection, sorted({row["deal_id"] for row in rows}))
+    if result.inserted or result.updated or derived:
+        bump_data_version(connection)
     return result, len(records) - len(rows)
 
 

@@ -1,6 +1,8 @@
 """Property: for random region scopes and filters, no endpoint answers with anything from outside the scope.
 
-The oracle is the reference warehouse's own rows (tests/fixtures/api.py) filtered in plain Python.
+The oracle is the reference warehouse's own rows (tests/fixtures/api.py) filtered in plain Python. The app (and
+its response cache) lives across all examples, so answers cached for one scope are there when the next
+example asks with another: a cache keyed wrongly would fail here.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def test_no_endpoint_leaks_outside_the_scope(
     owner_id: int | None,
     closing: tuple[date | None, date | None],
 ) -> None:
+    assert seeded_api.client.app.state.response_cache.active  # type: ignore[attr-defined]
     start, end = sorted(closing, key=lambda day: day or date.min) if all(closing) else closing
     allowed = set(ALL_TEST_REGIONS) if scope is None else scope
     auth: dict[str, Any] = {"regions": [], "role": "admin"} if scope is None else {"regions": sorted(scope)}
@@ -83,6 +86,7 @@ def test_no_endpoint_leaks_outside_the_scope(
         assert sum(item["deal_count"] for item in grouped["items"]) == len(expected)
 
     deals = seeded_api.get(f"{V1}/deals", params={**filters, "page_size": 200}, **auth).json()
+    assert seeded_api.get(f"{V1}/deals", params={**filters, "page_size": 200}, **auth).json() == deals  # a hit
     assert sorted(item["id"] for item in deals["items"]) == sorted(row["id"] for row in expected)
     for row in DEAL_ROWS:
         status = seeded_api.get(f"{V1}/deals/{row['id']}", **auth).status_code

@@ -1,0 +1,231 @@
+"""In-process cache of serialized response bodies (+ ETag), dropped when the warehouse data version changes.
+
+A polling frontend asks the same questions between two syncs, and a metrics request costs ~2 ms of Python
+(routing, dependencies, driver, response models) for < 1 ms of SQL. A hit here costs routing, the
+dependencies (JWT from the verified-token cache, RegionScope, query validation) and a dict lookup: no
+database connection, no query, no response model.
+
+Keys: `(endpoint, scope key, normalised parameters)` where the scope key is the sorted tuple of the caller's
+*effective* regions (after `region=` narrowing; `None` for all regions) as decided by the one RegionScope
+dependency; never the token or its subject. The answer of every cached endpoint is a function of exactly
+these (and of the warehouse data), so two callers with the same effective scope may share an entry and callers
+with different scopes never do. Parameters are the validated values FastAPI produced (dates, ints, literals),
+so `page=01` and `page=1` share an entry; time-dependent defaults (the summary's `as_of`) add today's UTC date.
+
+Freshness: a background task reads `pipeline_pulse.warehouse.data_version` every `poll_seconds` (default 1 s,
+`API_CACHE_VERSION_POLL_SECONDS`; 0 disables the cache) and clears the cache when the value changes; every
+ETL writer bumps it in its own transaction. So an answer can lag a committed write by at most one poll
+interval (plus the poll query). When the version cannot be read, the cache is cleared and bypassed until it
+can. A miss that started before a clear does not store its (possibly older) answer: entries carry the cache
+generation at which their computation began.
+
+Bounds (per worker process): `API_CACHE_MAX_ENTRIES` (default 4,096) and `API_CACHE_MAX_BYTES` (default
+32 MiB, body + key + a fixed per-entry overhead), least recently used evicted first; a body larger than 1/8 of
+the byte budget is served but not stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from fastapi import Request, Response
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from api.caching import CACHE_CONTROL
+from api.scope import RegionScope
+from pipeline_pulse.warehouse.data_version import DATA_VERSION_QUERY
+
+logger = logging.getLogger("api.cache")
+ENTRY_OVERHEAD_BYTES = 256  # the entry object, its key tuple and the OrderedDict slot, roughly
+
+
+@dataclass(frozen=True, slots=True)
+class CacheConfig:
+    poll_seconds: float = 1.0  # 0 disables caching
+    max_entries: int = 4096
+    max_bytes: int = 32 * 1024 * 1024
+
+    @classmethod
+    def from_env(cls) -> CacheConfig:
+        return cls(
+            poll_seconds=float(os.environ.get("API_CACHE_VERSION_POLL_SECONDS", "1")),
+            max_entries=int(os.environ.get("API_CACHE_MAX_ENTRIES", "4096")),
+            max_bytes=int(os.environ.get("API_CACHE_MAX_BYTES", str(32 * 1024 * 1024))),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return self.poll_seconds > 0 and self.max_entries > 0 and self.max_bytes > 0
+
+
+@dataclass(frozen=True, slots=True)
+class CachedBody:
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, body: bytes) -> CachedBody:
+        return cls(body, '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"')
+
+
+def scope_key(scope: RegionScope) -> tuple[str, ...] | None:
+    """The effective scope as a cache key component: the sorted region codes, or None for all regions."""
+    return None if scope.regions is None else tuple(sorted(scope.regions))
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+class ResponseCache:
+    """LRU bounded by entries and bytes; only touched from the event loop thread (no locks)."""
+
+    def __init__(self, config: CacheConfig) -> None:
+        self.config = config
+        self.max_entry_bytes = config.max_bytes // 8
+        self._entries: OrderedDict[Hashable, tuple[CachedBody, int]] = OrderedDict()
+        self.bytes = 0
+        self.version: int | None = None  # None until the first successful poll, or after a failed one
+        self.polled = False
+        self.generation = 0
+        self.hits = self.misses = self.evictions = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @property
+    def active(self) -> bool:
+        return self.version is not None
+
+    def get(self, key: Hashable) -> CachedBody | None:
+        if self.version is None:
+            return None
+        found = self._entries.get(key)
+        if found is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return found[0]
+
+    def put(self, key: Hashable, entry: CachedBody, generation: int) -> bool:
+        """Store unless the cache was cleared since the computation began (`generation`) or the body is too big."""
+        if self.version is None or generation != self.generation:
+            return False
+        size = len(entry.body) + len(entry.etag) + ENTRY_OVERHEAD_BYTES
+        if size > self.max_entry_bytes:
+            return False
+        previous = self._entries.pop(key, None)
+        if previous is not None:
+            self.bytes -= previous[1]
+        self._entries[key] = (entry, size)
+        self.bytes += size
+        while len(self._entries) > self.config.max_entries or self.bytes > self.config.max_bytes:
+            _key, (_entry, evicted) = self._entries.popitem(last=False)
+            self.bytes -= evicted
+            self.evictions += 1
+        return True
+
+    def clear(self) -> None:
+        self._entries.clear()
+        self.bytes = 0
+        self.generation += 1
+
+    def observe_version(self, version: int | None) -> bool:
+        """Record the polled data version (None: unknown); clears and returns True when it changed."""
+        if version == self.version:
+            return False
+        self.clear()
+        self.version = version
+        return True
+
+
+async def read_version(engine: AsyncEngine) -> int:
+    async with engine.connect() as connection:
+        return int((await connection.execute(DATA_VERSION_QUERY)).scalar() or 0)
+
+
+async def poll_once(engine: AsyncEngine, cache: ResponseCache, limit_seconds: float) -> bool:
+    """Read the data version into the cache (clearing it on a change); on failure clear and bypass it.
+    Returns whether the version was read."""
+    try:
+        version = await asyncio.wait_for(read_version(engine), timeout=limit_seconds)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # any failure: we cannot tell whether the data changed
+        if cache.version is not None or not cache.polled:
+            logger.warning("cannot read the warehouse data version (%s); response cache off", type(exc).__name__)
+        cache.observe_version(None)
+        cache.polled = True
+        return False
+    if cache.version is None and cache.polled:
+        logger.info("warehouse data version readable again; response cache on")
+    cache.observe_version(version)
+    cache.polled = True
+    return True
+
+
+async def poll_data_version(engine: AsyncEngine, cache: ResponseCache, interval: float) -> None:
+    """Forever: sleep `interval`, then `poll_once`."""
+    while True:
+        await asyncio.sleep(interval)
+        await poll_once(engine, cache, limit_seconds=max(interval, 1.0) * 5)
+
+
+@contextlib.asynccontextmanager
+async def version_poller(engine: AsyncEngine, cache: ResponseCache | None):  # type: ignore[no-untyped-def]
+    """Poll the data version for the app's lifetime (nothing when caching is disabled). The first read happens
+    before the app serves (at most 2 s; on failure the cache starts bypassed)."""
+    if cache is None:
+        yield
+        return
+    await poll_once(engine, cache, limit_seconds=2.0)
+    task = asyncio.create_task(poll_data_version(engine, cache, cache.config.poll_seconds), name="api-cache-poll")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def render(request: Request, entry: CachedBody, *, conditional: bool) -> Response:
+    """The response for a body, the same for a hit and a miss; `conditional` adds ETag / Cache-Control / 304."""
+    if not conditional:
+        return Response(content=entry.body, media_type="application/json")
+    headers = {"ETag": entry.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization"}
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match:
+        candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
+        if entry.etag in candidates or "*" in candidates:
+            return Response(status_code=304, headers=headers)
+    return Response(content=entry.body, media_type="application/json", headers=headers)
+
+
+Builder = Callable[[AsyncConnection], Awaitable[bytes]]
+
+
+async def respond(request: Request, key: Hashable, build: Builder, *, conditional: bool = False) -> Response:
+    """Serve `key` from the cache, or open a connection, `build` the body, store it and serve it.
+
+    Authentication and the scope check have already run (they are dependencies of the endpoint), so a hit
+    never skips them; only the database and the response models are skipped."""
+    cache: ResponseCache | None = request.app.state.response_cache
+    entry = cache.get(key) if cache is not None else None
+    if entry is None:
+        generation = cache.generation if cache is not None else 0
+        engine: AsyncEngine = request.app.state.engine
+        async with engine.connect() as connection:
+            body = await build(connection)
+        entry = CachedBody.of(body)
+        if cache is not None:
+            cache.put(key, entry, generation)
+    return render(request, entry, conditional=conditional)
