@@ -256,7 +256,7 @@ class SandboxServer:
             self._thread.join(timeout=10)
         if self._sock is not None:
             self._sock.close()
-        self.state.store.close()
+        self.state.close()
         self._server = self._thread = self._sock = None
 
     def serve_forever(self) -> None:

@@ -66,10 +66,14 @@ class SandboxState:
         self.base_url = ""
 
     def reset(self) -> None:
+        self.bulk.reset()  # first: running Bulk Read builds stop before the data is regenerated
         self.clock.reset()
         self.store.reset()
         self.tokens.reset()
         self.credits.reset()
         self.faults.clear()
         self.page_tokens.reset()
-        self.bulk.reset()
+
+    def close(self) -> None:
+        self.bulk.close()
+        self.store.close()

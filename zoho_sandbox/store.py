@@ -10,13 +10,16 @@ made by mutations are stored (``history_overlay``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
+import shutil
 import sqlite3
 import tempfile
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,11 +27,12 @@ from . import generator as gen
 from . import reference as ref
 from .clock import SandboxClock, iso
 from .config import SandboxConfig
-from .fields_sql import CSV_FIELD_SQL, DEAL_FIELD_SQL, SORT_COLUMNS, record_select
+from .fields_sql import DEAL_FIELD_SQL, SORT_COLUMNS, csv_line_select, record_select
 
 _ALL_FIELDS = frozenset(DEAL_FIELD_SQL)
 RECYCLE_BIN_DAYS = 60  # Zoho keeps deleted records in the recycle bin for 60 days
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+GENERATION_CHUNK = 20_000  # deals generated (and held as tuples) at a time
 
 _DEAL_DDL = """
 CREATE TABLE deals (
@@ -90,6 +94,8 @@ class DealStore:
             self._tmpdir = tempfile.mkdtemp(prefix="zoho_sandbox_")
             path = os.path.join(self._tmpdir, "state.sqlite")
         self.path = path
+        # Scratch space for derived files (Bulk Read results); None = the system's temporary directory.
+        self.work_dir: str | None = self._tmpdir
         self._mutation_counter = 0
         self.generation_seconds = 0.0
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -164,17 +170,33 @@ class DealStore:
                 for i, n in enumerate(ref.CAMPAIGNS)
             ],
         )
-        placeholders = ", ".join("?" for _ in gen.DEAL_COLUMNS)
-        db.executemany(
-            f"INSERT INTO deals VALUES ({placeholders})",
-            gen.iter_deals(c.seed, c.deals, self.clock.start_epoch, c.awkward_share),
-        )
-        db.execute(f"INSERT INTO docs SELECT d.id, {record_select(list(DEAL_FIELD_SQL))} FROM deals d")
+        self._insert_deals()
         for ddl in _INDEXES:
             db.execute(ddl)
         db.executemany("INSERT INTO meta VALUES (?, ?)", [*self._identity().items(), ("mutations", "0")])
         db.execute("COMMIT")
         self.generation_seconds = time.perf_counter() - started
+
+    def _insert_deals(self) -> None:
+        """Generate deals in chunks; each chunk's pre-rendered JSON docs are built by SQLite in a second thread
+        (one INSERT ... SELECT: C code, GIL released) while this thread generates the next chunk in Python.
+        The connection is used by one thread at a time; memory holds at most one chunk of rows."""
+        c = self.config
+        db = self.db
+        insert = f"INSERT INTO deals VALUES ({', '.join('?' for _ in gen.DEAL_COLUMNS)})"
+        docs = f"INSERT INTO docs SELECT d.id, {record_select(list(DEAL_FIELD_SQL))} FROM deals d WHERE d.id BETWEEN ? AND ?"
+        rows_iter = gen.iter_deals(c.seed, c.deals, self.clock.start_epoch, c.awkward_share)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoho-sandbox-docs") as pool:
+            pending: Future[Any] | None = None
+            while True:
+                rows = list(itertools.islice(rows_iter, GENERATION_CHUNK))
+                if pending is not None:
+                    pending.result()
+                if not rows:
+                    break
+                db.executemany(insert, rows)
+                pending = pool.submit(db.execute, docs, (rows[0][0], rows[-1][0]))
+                del rows
 
     def reset(self) -> None:
         """Back to the freshly generated state (regenerates; used by /__sandbox/reset)."""
@@ -188,9 +210,7 @@ class DealStore:
         with self._lock:
             self.db.close()
         if self._tmpdir:
-            for name in os.listdir(self._tmpdir):
-                os.unlink(os.path.join(self._tmpdir, name))
-            os.rmdir(self._tmpdir)
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
 
     # ----------------------------------------------------------------- reads
     def _where(self, q: PageQuery) -> tuple[str, list[Any]]:
@@ -322,18 +342,24 @@ class DealStore:
         return initial + [gen.HistoryEntry(*row) for row in rows]
 
     # ----------------------------------------------------------------- bulk read / truth
-    def iter_csv_rows(
-        self, fields: list[str], where: str, params: list[Any], offset: int, limit: int
-    ) -> Iterator[tuple[Any, ...]]:
-        cols = ", ".join(["CAST(d.id AS TEXT)", *(CSV_FIELD_SQL[f] for f in fields if f != "id")])
-        sql = f"SELECT {cols} FROM deals d{where} ORDER BY d.id LIMIT ? OFFSET ?"
+    def csv_chunk(
+        self, fields: list[str], condition: str, params: list[Any], after_id: int | None, offset: int, limit: int
+    ) -> list[tuple[str, int]]:
+        """Bulk Read rows in id order matching ``condition`` with id > ``after_id``: (CSV line, id) tuples."""
+        clauses, values = ([f"({condition})"], list(params)) if condition else ([], [])
+        if after_id is not None:
+            clauses.append("d.id > ?")
+            values.append(after_id)
+        where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+        sql = f"SELECT {csv_line_select(fields)}, d.id FROM deals d{where} ORDER BY d.id LIMIT ? OFFSET ?"
         with self._lock:
-            rows = self.db.execute(sql, [*params, limit, offset]).fetchall()
-        yield from rows
+            return self.db.execute(sql, [*values, limit, offset]).fetchall()
 
-    def count_where(self, where: str, params: list[Any]) -> int:
+    def exists_after(self, condition: str, params: list[Any], after_id: int) -> bool:
+        where = f"({condition}) AND d.id > ?" if condition else "d.id > ?"
         with self._lock:
-            return int(self.db.execute(f"SELECT count(*) FROM deals d{where}", params).fetchone()[0])
+            row = self.db.execute(f"SELECT 1 FROM deals d WHERE {where} LIMIT 1", [*params, after_id]).fetchone()
+        return row is not None
 
     def iter_truth_deals(self, chunk: int = 5000) -> Iterator[str]:
         select = "(SELECT doc FROM docs WHERE docs.id = d.id)"
