@@ -34,7 +34,7 @@ from zohocrmsdk.src.com.zoho.crm.api.modules import MinifiedModule
 from zohocrmsdk.src.com.zoho.crm.api.util.choice import Choice
 
 from pipeline_pulse.core.config import Settings
-from pipeline_pulse.services.zoho.deal_codec import DealCsvDecoder, DealJsonDecoder, RecordDecodeError, build_record
+from pipeline_pulse.services.zoho.deal_codec import DealCsvDecoder, DealJsonDecoder, RecordDecodeError
 from pipeline_pulse.services.zoho.errors import (
     ZohoBadRequestError,
     ZohoError,
@@ -526,17 +526,10 @@ class UnifiedZohoCRMService:
         records: list[DealRecord] = []
         rejected: list[QuarantinedRecord] = []
         first = next(rows, None)
-        header = tuple(first) if first is not None else None
-        if header is not None:
-            for row in rows:
-                try:
-                    records.append(build_record(*decoder.normalise_row_with_times(header, row)))
-                except (RecordDecodeError, ValueError, TypeError, KeyError) as exc:
-                    payload = dict(zip(header, row, strict=False))
-                    rejected.append(
-                        QuarantinedRecord(stream="deals", zoho_id=payload.get("id"), reason=str(exc), payload=payload)
-                    )
-                    logger.warning("quarantined Zoho deal %s from Bulk Read: %s", payload.get("id"), exc)
+        if first is not None:
+            records, rejected = decoder.decode_rows(tuple(first), rows)
+            for bad in rejected:
+                logger.warning("quarantined Zoho deal %s from Bulk Read: %s", bad.zoho_id, bad.reason)
         records.sort(key=lambda r: (r.modified_time or datetime.min.replace(tzinfo=UTC), r.id))
         last = records[-1] if records else None
         cursor = (last.modified_time, last.id) if last is not None and last.modified_time is not None else None

@@ -9,12 +9,15 @@ numbers, picklists as their value, lookups as {"id", "name"} (+ "email" for user
 
 from __future__ import annotations
 
+import gc
+import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from pipeline_pulse.services.zoho.records import DealRecord
+from pipeline_pulse.services.zoho.records import DealRecord, QuarantinedRecord
 
 Converter = Callable[[Any], Any]
 
@@ -307,7 +310,18 @@ class DealJsonDecoder:
 def _csv_number(text: str) -> int | float:
     if text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
         return int(text)
-    return float(text)
+    number = float(text)
+    if not math.isfinite(number):  # NaN / Infinity are not JSON numbers
+        raise ValueError("not a finite number")
+    return number
+
+
+@lru_cache(maxsize=8192)
+def _csv_date(text: str) -> date:
+    """A strict YYYY-MM-DD date; cached because closing dates repeat a lot within a file."""
+    if len(text) != 10:
+        raise ValueError("not a YYYY-MM-DD date")
+    return date.fromisoformat(text)
 
 
 def _csv_boolean(text: str) -> bool:
@@ -355,6 +369,8 @@ class DealCsvDecoder:
         self._users = users
         self._plan_for: tuple[str, ...] | None = None
         self._plan: list[tuple[str, Any]] = []
+        self._fast_for: tuple[str, ...] | None = None
+        self._fast: _FastPlan | None = None
 
     def _plan_columns(self, header: tuple[str, ...]) -> list[tuple[str, Any]]:
         if self._plan_for != header:
@@ -422,3 +438,250 @@ class DealCsvDecoder:
         if out.get("id") is None:
             raise RecordDecodeError("id", "row has no id")
         return out, times
+
+    # -- fast path: a whole result file -------------------------------------------------------------------
+    def _fast_plan(self, header: tuple[str, ...]) -> _FastPlan | None:
+        """The compiled plan for one header, or None when a DealRecord column has unusual metadata."""
+        if self._fast_for == header:
+            return self._fast
+        plan: _FastPlan | None = None
+        types = self._types
+        usable = "id" in header and len(set(header)) == len(header)
+        for key, kinds in _RECORD_COLUMN_TYPES.items():
+            if key in header and types.get(key, "") not in kinds:
+                usable = False
+        if usable:
+            by_kind: dict[str, list[tuple[int, str]]] = {"int": [], "number": [], "bool": [], "lookup": [], "user": []}
+            others: list[tuple[int, str, Callable[[str], Any]]] = []
+            for index, key in enumerate(header):
+                if key in _RECORD_PARSED:
+                    continue  # parsed once, while the DealRecord is built
+                converter = _CSV_CONVERTERS.get(types.get(key, ""))
+                if converter is None:
+                    continue  # text: passes through
+                if converter is _CSV_LOOKUP:
+                    by_kind["user" if key in _USER_LOOKUPS else "lookup"].append((index, key))
+                elif converter is int:
+                    by_kind["int"].append((index, key))
+                elif converter is _csv_number:
+                    by_kind["number"].append((index, key))
+                elif converter is _csv_boolean:
+                    by_kind["bool"].append((index, key))
+                else:
+                    others.append((index, key, _CELL_CONVERTERS.get(converter, converter)))
+            position = {key: index for index, key in enumerate(header)}
+            plan = _FastPlan(
+                ints=tuple(by_kind["int"]),
+                numbers=tuple(by_kind["number"]),
+                booleans=tuple(by_kind["bool"]),
+                lookups=tuple(by_kind["lookup"]),
+                user_lookups=tuple(by_kind["user"]),
+                others=tuple(others),
+                id_index=position["id"],
+                times=tuple((position[key], key) for key in _RECORD_TIMES if key in position),
+                closing_index=position.get("Closing_Date"),
+                amount_index=position.get("Amount"),
+                rate_index=position.get("Exchange_Rate"),
+            )
+        self._fast_for, self._fast = header, plan
+        return plan
+
+    def _user_lookup(self, text: str) -> dict[str, Any]:
+        if not text.isdigit():
+            raise ValueError("not a numeric id")
+        name, email = self._users.get(text, _NO_USER)
+        return {"id": text, "name": name, "email": email}
+
+    def decode_rows(
+        self, header: Iterable[str], rows: Iterable[list[str]], stream: str = "deals"
+    ) -> tuple[list[DealRecord], list[QuarantinedRecord]]:
+        """Every row of one result file -> (DealRecords, quarantined rows), in file order.
+
+        The per-header plan is compiled once: (index, key, converter) for the columns that are not plain text,
+        and the indexes of the DealRecord columns that need parsing (id, datetimes, closing date, decimals),
+        each parsed exactly once. A row that fails anywhere is decoded again by `normalise_row_with_times`
+        (the reference path) for its field-naming reason and quarantined with its raw cells; the fast path is
+        never more lenient than the reference path (tests/pipeline_pulse/services/test_deal_codec.py checks
+        both paths on the same rows).
+
+        Python's cyclic GC is paused while the file is decoded (and restored after): the loop allocates ~10
+        containers per row, all acyclic and freed by reference counting, and the collector's repeated scans
+        of the growing record list cost as much as the decoding itself (measured: ~1.5x faster paused).
+        """
+        header = header if isinstance(header, tuple) else tuple(header)
+        plan = self._fast_plan(header)
+        records: list[DealRecord] = []
+        rejected: list[QuarantinedRecord] = []
+        append = records.append
+        if plan is None:  # unusual metadata for a DealRecord column: the reference path for every row
+            for row in rows:
+                try:
+                    append(build_record(*self.normalise_row_with_times(header, row)))
+                except _ROW_ERRORS as exc:
+                    rejected.append(_quarantine(stream, header, row, exc))
+            return records, rejected
+        ints, numbers, booleans, lookups = plan.ints, plan.numbers, plan.booleans, plan.lookups
+        user_lookups, others, timed, i_id = plan.user_lookups, plan.others, plan.times, plan.id_index
+        i_closing, i_amount, i_rate = plan.closing_index, plan.amount_index, plan.rate_index
+        users = {
+            key: {"id": key, "name": name, "email": email}
+            for key, (name, email) in self._users.items()
+            if key.isdigit()
+        }
+        width = len(header)
+        isfinite = math.isfinite
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # see the docstring: only acyclic objects are allocated below
+        try:
+            for row in rows:
+                try:
+                    if len(row) != width:
+                        raise ValueError("row width")
+                    raw = dict(zip(header, [cell or None for cell in row], strict=True))
+                    for index, key in ints:
+                        cell = row[index]
+                        if cell:
+                            raw[key] = int(cell)
+                    for index, key in numbers:
+                        cell = row[index]
+                        if cell:
+                            if cell.isdigit():
+                                raw[key] = int(cell)
+                            else:
+                                number = float(cell)
+                                if not isfinite(number) or (cell[:1] == "-" and cell[1:].isdigit()):
+                                    number = _csv_number(cell)  # negative integers stay ints; NaN raises
+                                raw[key] = number
+                    for index, key in booleans:
+                        cell = row[index]
+                        if cell:
+                            raw[key] = _BOOLEANS[cell] if cell in _BOOLEANS else _csv_boolean(cell)
+                    for index, key in lookups:
+                        cell = row[index]
+                        if cell:
+                            if not cell.isdigit():
+                                raise ValueError(key)
+                            raw[key] = {"id": cell, "name": None}
+                    for index, key in user_lookups:
+                        cell = row[index]
+                        if cell:
+                            user = users.get(cell)
+                            if user is None:
+                                if not cell.isdigit():
+                                    raise ValueError(key)
+                                user = {"id": cell, "name": None, "email": None}
+                            raw[key] = user.copy()
+                    for index, key, convert in others:
+                        cell = row[index]
+                        if cell:
+                            raw[key] = convert(cell)
+                    deal_id = row[i_id]
+                    if not deal_id.isdigit():
+                        raise ValueError("id")
+                    times: list[datetime | None] = [None, None, None]
+                    for slot, (index, key) in enumerate(timed):
+                        cell = row[index]
+                        if cell:
+                            parsed = datetime.fromisoformat(cell)
+                            if parsed.tzinfo is not UTC:
+                                if parsed.tzinfo is None:
+                                    raise ValueError("datetime without offset")
+                                parsed = parsed.astimezone(UTC)
+                                raw[key] = parsed.isoformat()
+                            elif not cell.endswith(_UTC_SUFFIX):  # "Z": same instant, normalised text
+                                raw[key] = parsed.isoformat()
+                            times[slot] = parsed
+                    owner = raw.get("Owner")
+                    account = raw.get("Account_Name")
+                    closing = row[i_closing] if i_closing is not None else ""
+                    amount = row[i_amount] if i_amount is not None else ""
+                    rate = row[i_rate] if i_rate is not None else ""
+                    get = raw.get
+                    append(
+                        DealRecord(
+                            int(deal_id),
+                            get("Deal_Name"),
+                            int(account["id"]) if account else None,
+                            None,  # the CSV carries lookup ids only
+                            int(owner["id"]) if owner else None,
+                            owner["name"] if owner else None,
+                            owner["email"] if owner else None,
+                            get("Stage"),
+                            get("Pipeline"),
+                            get("Probability"),
+                            Decimal(amount) if amount else None,
+                            get("Currency"),
+                            Decimal(rate) if rate else None,
+                            _csv_date(closing) if closing else None,
+                            *times,
+                            get("Lead_Source"),
+                            get("Type"),
+                            get("Region"),
+                            get("Country"),
+                            raw,
+                        )
+                    )
+                except _ROW_ERRORS:
+                    try:  # the reference path names the field (and decodes the row if it accepts it)
+                        append(build_record(*self.normalise_row_with_times(header, row)))
+                    except _ROW_ERRORS as exc:
+                        rejected.append(_quarantine(stream, header, row, exc))
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return records, rejected
+
+
+class _FastPlan(NamedTuple):
+    """Column indexes of one header, grouped by how their cells are checked."""
+
+    ints: tuple[tuple[int, str], ...]
+    numbers: tuple[tuple[int, str], ...]
+    booleans: tuple[tuple[int, str], ...]
+    lookups: tuple[tuple[int, str], ...]
+    user_lookups: tuple[tuple[int, str], ...]
+    others: tuple[tuple[int, str, Callable[[str], Any]], ...]
+    id_index: int
+    times: tuple[tuple[int, str], ...]
+    closing_index: int | None
+    amount_index: int | None
+    rate_index: int | None
+
+
+_BOOLEANS = {"true": True, "false": False, "TRUE": True, "FALSE": False, "True": True, "False": False}
+_ROW_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError)
+_NO_USER: tuple[None, None] = (None, None)
+_LOOKUP_TYPES = frozenset({"lookup", "ownerlookup", "userlookup", "layout"})
+_NUMBER_TYPES = frozenset({"currency", "double", "decimal", "percent", "formula"})
+_RECORD_TIMES = ("Created_Time", "Modified_Time", "Last_Activity_Time")
+# DealRecord columns the fast path reads with a fixed meaning: their metadata type must be one of these.
+_RECORD_COLUMN_TYPES: dict[str, frozenset[str]] = {
+    "Owner": _LOOKUP_TYPES,
+    "Account_Name": _LOOKUP_TYPES,
+    "Amount": _NUMBER_TYPES,
+    "Exchange_Rate": _NUMBER_TYPES,
+    "Closing_Date": frozenset({"date"}),
+    **dict.fromkeys(_RECORD_TIMES, frozenset({"datetime"})),
+}
+_RECORD_PARSED = frozenset({"id", "Closing_Date", *_RECORD_TIMES})
+
+
+def _datetime_cell(text: str) -> str:
+    """A datetime cell as the reference path keeps it: the text when UTC, else normalised to UTC."""
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        raise ValueError("datetime without offset")
+    return text if text.endswith(_UTC_SUFFIX) else parsed.astimezone(UTC).isoformat()
+
+
+def _date_cell(text: str) -> str:
+    _csv_date(text)  # validates
+    return text
+
+
+_CELL_CONVERTERS: dict[Any, Callable[[str], Any]] = {_datetime_iso: _datetime_cell, _date_iso: _date_cell}
+
+
+def _quarantine(stream: str, header: tuple[str, ...], row: list[str], exc: BaseException) -> QuarantinedRecord:
+    payload = dict(zip(header, row, strict=False))
+    return QuarantinedRecord(stream=stream, zoho_id=payload.get("id"), reason=str(exc), payload=payload)

@@ -96,3 +96,86 @@ def test_csv_row_decodes_like_the_rest_record() -> None:
         decoder.normalise_row(header, [*row[:-1], "forty"])
     with pytest.raises(RecordDecodeError, match="cells"):
         decoder.normalise_row(header, row[:-1])
+
+
+CSV_TYPES = {
+    **TYPES,
+    "Created_Time": "datetime",
+    "Last_Activity_Time": "datetime",
+    "Created_By": "ownerlookup",
+    "Layout": "layout",
+    "Deal_Age_Days": "formula",
+}
+CSV_HEADER = (
+    "id", "Owner", "Deal_Name", "Account_Name", "Amount", "Exchange_Rate", "Closing_Date", "Created_Time",
+    "Modified_Time", "Last_Activity_Time", "Probability", "Renewal", "Stage", "Tags", "Created_By", "Layout",
+    "Deal_Age_Days", "Not_In_Metadata",
+)  # fmt: skip
+
+
+def csv_row(**overrides: str) -> list[str]:
+    cells = {
+        "id": "4876876000100000001", "Owner": "4876876000000200001", "Deal_Name": "Big deal",
+        "Account_Name": "4876876000001000001", "Amount": "1234.50", "Exchange_Rate": "0.74",
+        "Closing_Date": "2025-03-31", "Created_Time": "2024-01-02T03:04:05+00:00",
+        "Modified_Time": "2025-03-01T10:00:00+05:30", "Last_Activity_Time": "", "Probability": "40",
+        "Renewal": "false", "Stage": "Closed Won", "Tags": "a;b", "Created_By": "4876876000000200009",
+        "Layout": "4876876000000091055", "Deal_Age_Days": "-3", "Not_In_Metadata": "x",
+    }  # fmt: skip
+    cells.update(overrides)
+    return [cells[key] for key in CSV_HEADER]
+
+
+BAD_CELLS = [
+    ("id", "48x"), ("Owner", "ana"), ("Account_Name", "Acme"), ("Amount", "12,5"), ("Amount", "NaN"),
+    ("Exchange_Rate", "inf"), ("Closing_Date", "31/03/2025"), ("Closing_Date", "2025-02-30"),
+    ("Created_Time", "2024-01-02T03:04:05"), ("Modified_Time", "yesterday"), ("Probability", "40.5"),
+    ("Renewal", "yes"), ("Created_By", "-1"), ("Layout", "1.5"), ("Deal_Age_Days", "-inf"),
+]  # fmt: skip
+GOOD_CELLS = [
+    ("Amount", "7"), ("Amount", "-7"), ("Amount", "1e3"), ("Exchange_Rate", ""), ("Modified_Time", "2025-03-01T10:00:00Z"),
+    ("Created_Time", "2024-01-02T03:04:05.250000+00:00"), ("Renewal", "TRUE"), ("Owner", ""), ("Account_Name", ""),
+    ("Closing_Date", ""), ("Deal_Age_Days", "-3.5"), ("Owner", "4876876000000299999"),
+]  # fmt: skip
+
+
+def test_fast_csv_path_equals_the_reference_path_row_by_row() -> None:
+    users = {"4876876000000200001": ("Ana", "ana@example.com"), "4876876000000200009": ("Bo", None)}
+    rows = [csv_row()] + [csv_row(**{k: v}) for k, v in GOOD_CELLS + BAD_CELLS] + [csv_row()[:-1]]
+    reference = DealCsvDecoder(CSV_TYPES, users)
+    expected, expected_bad = [], []
+    for row in rows:
+        try:
+            expected.append(build_record(*reference.normalise_row_with_times(CSV_HEADER, row)))
+        except RecordDecodeError as exc:
+            expected_bad.append((row[0], str(exc)))
+    records, rejected = DealCsvDecoder(CSV_TYPES, users).decode_rows(CSV_HEADER, iter(rows))
+    assert records == expected
+    assert len(records) == 1 + len(GOOD_CELLS)
+    assert [(bad.zoho_id, bad.reason) for bad in rejected] == expected_bad
+    assert len(rejected) == len(BAD_CELLS) + 1
+    for bad, (field, _value) in zip(rejected, BAD_CELLS, strict=False):
+        assert bad.reason.startswith(field)
+        assert bad.payload == dict(zip(CSV_HEADER, bad.payload.values(), strict=True))
+    for deal in records:
+        assert json.loads(json.dumps(deal.raw, allow_nan=False)) == deal.raw
+        assert deal.modified_time is not None
+        assert deal.modified_time.tzinfo is UTC
+        assert type(deal.id) is int
+        assert isinstance(deal.amount, Decimal | None)
+    first = records[0]
+    assert (first.owner_name, first.owner_email, first.amount) == ("Ana", "ana@example.com", Decimal("1234.50"))
+    assert first.raw["Created_By"] == {"id": "4876876000000200009", "name": "Bo", "email": None}
+    assert first.raw["Modified_Time"] == "2025-03-01T04:30:00+00:00"
+    assert first.raw["Deal_Age_Days"] == -3
+    assert first.raw["Tags"] == ["a", "b"]
+    assert first.raw["Owner"] is not records[1].raw["Owner"]  # no shared mutable lookups between records
+
+
+def test_fast_csv_path_falls_back_on_unusual_metadata() -> None:
+    types = {**CSV_TYPES, "Amount": "text"}
+    row = csv_row()
+    reference = build_record(*DealCsvDecoder(types, {}).normalise_row_with_times(CSV_HEADER, row))
+    records, rejected = DealCsvDecoder(types, {}).decode_rows(CSV_HEADER, [row])
+    assert records == [reference]
+    assert not rejected
