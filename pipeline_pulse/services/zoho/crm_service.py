@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Engine
@@ -530,7 +531,10 @@ class UnifiedZohoCRMService:
             records, rejected = decoder.decode_rows(tuple(first), rows)
             for bad in rejected:
                 logger.warning("quarantined Zoho deal %s from Bulk Read: %s", bad.zoho_id, bad.reason)
-        records.sort(key=lambda r: (r.modified_time or datetime.min.replace(tzinfo=UTC), r.id))
+        if all(r.modified_time is not None for r in records):
+            records.sort(key=attrgetter("modified_time", "id"))  # C-level key, no lambda per record
+        else:
+            records.sort(key=lambda r: (r.modified_time or datetime.min.replace(tzinfo=UTC), r.id))
         last = records[-1] if records else None
         cursor = (last.modified_time, last.id) if last is not None and last.modified_time is not None else None
         self.counters.pages += 1

@@ -179,3 +179,18 @@ def test_fast_csv_path_falls_back_on_unusual_metadata() -> None:
     records, rejected = DealCsvDecoder(types, {}).decode_rows(CSV_HEADER, [row])
     assert records == [reference]
     assert not rejected
+
+
+def test_fast_record_factory_builds_the_same_frozen_dealrecord() -> None:
+    from dataclasses import FrozenInstanceError, fields
+
+    from pipeline_pulse.services.zoho.deal_codec import _make_record
+    from pipeline_pulse.services.zoho.records import DealRecord
+
+    values = [f"v{i}" for i in range(len(fields(DealRecord)) - 1)] + [{"id": "1"}]
+    made, reference = _make_record(*values), DealRecord(*values)
+    assert type(made) is DealRecord
+    assert made == reference
+    assert repr(made) == repr(reference)
+    with pytest.raises(FrozenInstanceError):
+        made.id = 5  # type: ignore[misc]
