@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -11,13 +12,15 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
+from api.docs import install_offline_docs
 from api.errors import install_error_handlers
 from api.middleware import RequestIdLogFilter, RequestIdMiddleware
 from api.response_cache import CacheConfig, ResponseCache, version_poller
 from api.routers import deals, health, metrics, reference
 from api.security import TokenVerifier
-from pipeline_pulse.core.config import Settings, get_settings
+from pipeline_pulse.core.config import Settings
 from pipeline_pulse.core.db import create_async_db_engine, is_sqlite
+from pipeline_pulse.core.startup import settings_or_exit
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """Region-scoped pipeline metrics from the Pipeline Pulse warehouse, in home currency.
@@ -67,7 +70,8 @@ def create_app(
     settings: Settings | None = None, *, ready_timeout_seconds: float = 2.0, cache: CacheConfig | None = None
 ) -> FastAPI:
     """`cache`: the response cache's poll interval and bounds (default: API_CACHE_* environment variables)."""
-    settings = settings or get_settings()
+    # A misconfigured start (e.g. production without its secret) exits with one line, not a traceback.
+    settings = settings or settings_or_exit()
     configure_logging()
     url = settings.sqlalchemy_url()
     engine = create_async_db_engine(url, **api_engine_options(url))
@@ -78,13 +82,18 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with version_poller(engine, response_cache):
             yield
-        await engine.dispose()
+        try:  # a wedged connection must not keep the process from exiting
+            await asyncio.wait_for(engine.dispose(), timeout=10)
+        except TimeoutError:
+            logging.getLogger("api").warning("database pool did not close within 10 s; exiting anyway")
 
     app = FastAPI(
         title="Pipeline Pulse API",
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served offline by install_offline_docs
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -92,6 +101,7 @@ def create_app(
     app.state.token_verifier = TokenVerifier(settings)
     app.state.ready_timeout_seconds = ready_timeout_seconds
 
+    install_offline_docs(app)
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.cors_origins:

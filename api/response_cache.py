@@ -173,11 +173,13 @@ async def poll_once(engine: AsyncEngine, cache: ResponseCache, limit_seconds: fl
     return True
 
 
-async def poll_data_version(engine: AsyncEngine, cache: ResponseCache, interval: float) -> None:
-    """Forever: sleep `interval`, then `poll_once`."""
-    while True:
-        await asyncio.sleep(interval)
-        await poll_once(engine, cache, limit_seconds=max(interval, 1.0) * 5)
+async def poll_data_version(engine: AsyncEngine, cache: ResponseCache, interval: float, stop: asyncio.Event) -> None:
+    """Until `stop` is set: wait `interval`, then `poll_once`."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        if not stop.is_set():
+            await poll_once(engine, cache, limit_seconds=max(interval, 1.0) * 5)
 
 
 @contextlib.asynccontextmanager
@@ -188,13 +190,21 @@ async def version_poller(engine: AsyncEngine, cache: ResponseCache | None):  # t
         yield
         return
     await poll_once(engine, cache, limit_seconds=2.0)
-    task = asyncio.create_task(poll_data_version(engine, cache, cache.config.poll_seconds), name="api-cache-poll")
+    stop = asyncio.Event()
+    poll = poll_data_version(engine, cache, cache.config.poll_seconds, stop)
+    task = asyncio.create_task(poll, name="api-cache-poll")
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Stop between polls rather than cancelling one mid-query: a cancelled asyncpg query could leave its
+        # connection half-closed, and shutting the pool down behind it was seen to hang the lifespan exit.
+        stop.set()
+        try:
+            await asyncio.wait_for(task, timeout=max(cache.config.poll_seconds, 1.0) * 6)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def render(request: Request, entry: CachedBody, *, conditional: bool) -> Response:
