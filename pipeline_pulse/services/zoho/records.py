@@ -4,7 +4,7 @@ objects. These are the contract between the service layer and its callers (the D
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -130,11 +130,4 @@ class CallCounters:
     rejected: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {
-            "calls": self.calls,
-            "credits": self.credits,
-            "retries": self.retries,
-            "pages": self.pages,
-            "records": self.records,
-            "rejected": self.rejected,
-        }
+        return asdict(self)
