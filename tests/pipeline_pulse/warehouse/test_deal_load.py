@@ -70,6 +70,22 @@ def test_text_needing_copy_escapes_round_trips(conn: Connection) -> None:
     assert raw == {"Deal_Name": name, "nested": {"a": [1, None]}}
 
 
+def test_null_empty_and_csv_special_text_round_trip(conn: Connection) -> None:
+    # The Postgres path ships chunks as COPY CSV: NULL must stay NULL, "" must stay "", and quotes, commas,
+    # a literal \N and line breaks are data. Two loads in one transaction reuse/re-create the staging table.
+    specials = ['"quoted", with comma', "\\N", "", "line\r\nbreak", "trailing space "]
+    rows = _rows(conn, [make_deal(i, deal_name=name) for i, name in enumerate(specials)])
+    rows[0] = {**rows[0], "country": None, "lead_source": ""}
+    load_deals(conn, rows[:2])
+    load_deals(conn, rows[2:])
+    conn.commit()
+    stored = dict(conn.execute(select(Deal.id, Deal.deal_name).order_by(Deal.id)).all())
+    assert list(stored.values()) == [row["deal_name"] for row in rows]
+    assert conn.execute(select(Deal.country, Deal.lead_source).where(Deal.id == BASE_ID)).one() == (None, "")
+    again = load_deals(conn, rows)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 5)
+
+
 def test_soft_delete_and_restore_rules(conn: Connection) -> None:
     load_deals(conn, _rows(conn, [make_deal(0), make_deal(1), make_deal(2)]))
     deleted_time = T0 + timedelta(minutes=5)
