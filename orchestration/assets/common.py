@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import dagster as dg
 from sqlalchemy import Connection, func, select
@@ -19,6 +20,15 @@ NOT_RETRYABLE: tuple[type[ZohoError], ...] = (ZohoAuthError, ZohoBudgetExhausted
 
 def fail_fast(exc: ZohoError) -> dg.Failure:
     return dg.Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False)
+
+
+@contextmanager
+def failing_fast_on_fatal_zoho_errors() -> Iterator[None]:
+    """Turn NOT_RETRYABLE Zoho errors raised inside the block into a Failure that skips the retry policy."""
+    try:
+        yield
+    except NOT_RETRYABLE as exc:
+        raise fail_fast(exc) from exc
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

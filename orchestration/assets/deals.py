@@ -6,10 +6,9 @@ import dagster as dg
 
 from orchestration.assets.common import (
     EXTRACT_RETRY,
-    NOT_RETRYABLE,
     OWNERS,
     ZOHO_POOL,
-    fail_fast,
+    failing_fast_on_fatal_zoho_errors,
     open_pipeline_preview,
 )
 from orchestration.assets.dimensions import crm_users, currencies, pipeline_stages, regions
@@ -46,18 +45,15 @@ def deals(
 ) -> dg.MaterializeResult:
     engine = warehouse.get_engine()
     service = zoho.build_service(engine)
-    try:
-        with warehouse.sync_guard():
-            report = run_deal_sync(
-                engine,
-                service,
-                mode=config.mode,
-                bulk_threshold=zoho.effective_bulk_threshold(),
-                home_currency=pipeline.effective_home_currency(),
-                run_id=context.run.run_id,
-            )
-    except NOT_RETRYABLE as exc:
-        raise fail_fast(exc) from exc
+    with failing_fast_on_fatal_zoho_errors(), warehouse.sync_guard():
+        report = run_deal_sync(
+            engine,
+            service,
+            mode=config.mode,
+            bulk_threshold=zoho.effective_bulk_threshold(),
+            home_currency=pipeline.effective_home_currency(),
+            run_id=context.run.run_id,
+        )
     with warehouse.connect() as connection:
         preview = open_pipeline_preview(connection)
     context.log.info(
@@ -112,10 +108,8 @@ def deal_stage_history(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.M
     engine = warehouse.get_engine()
     service = zoho.build_service(engine)
     service.reset_counters()
-    try:
+    with failing_fast_on_fatal_zoho_errors():
         report = run_history_sync(engine, service)
-    except NOT_RETRYABLE as exc:
-        raise fail_fast(exc) from exc
     counters = service.counters.as_dict()
     return dg.MaterializeResult(
         metadata={

@@ -3,7 +3,7 @@
 import dagster as dg
 from sqlalchemy import func, select
 
-from orchestration.assets.common import EXTRACT_RETRY, NOT_RETRYABLE, OWNERS, ZOHO_POOL, fail_fast
+from orchestration.assets.common import EXTRACT_RETRY, OWNERS, ZOHO_POOL, failing_fast_on_fatal_zoho_errors
 from orchestration.resources import PipelineSettingsResource, WarehouseResource, ZohoResource
 from pipeline_pulse.models import CountryRegion, Region, utcnow
 from pipeline_pulse.warehouse.currencies import load_currency_rates, store_currency_rates
@@ -48,10 +48,8 @@ def regions(warehouse: WarehouseResource) -> dg.MaterializeResult:
 )
 def crm_users(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.MaterializeResult:
     service = zoho.build_service(warehouse.get_engine())
-    try:
+    with failing_fast_on_fatal_zoho_errors():
         users = service.list_users()
-    except NOT_RETRYABLE as exc:
-        raise fail_fast(exc) from exc
     with warehouse.connect() as connection:
         result = load_users(connection, users, load_region_mapper(connection))
         connection.commit()
@@ -71,10 +69,8 @@ def crm_users(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.Materializ
 )
 def pipeline_stages(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.MaterializeResult:
     service = zoho.build_service(warehouse.get_engine())
-    try:
+    with failing_fast_on_fatal_zoho_errors():
         stages = service.get_stage_metadata()
-    except NOT_RETRYABLE as exc:
-        raise fail_fast(exc) from exc
     with warehouse.connect() as connection:
         result, deactivated = load_stages(connection, stages)
         connection.commit()
@@ -102,10 +98,8 @@ def currencies(
     warehouse: WarehouseResource, zoho: ZohoResource, pipeline: PipelineSettingsResource
 ) -> dg.MaterializeResult:
     service = zoho.build_service(warehouse.get_engine())
-    try:
+    with failing_fast_on_fatal_zoho_errors():
         records = service.get_currencies()
-    except NOT_RETRYABLE as exc:
-        raise fail_fast(exc) from exc
     home = pipeline.effective_home_currency()
     with warehouse.connect() as connection:
         result = store_currency_rates(connection, records, utcnow().date(), home_override=home)
