@@ -1,4 +1,4 @@
-"""Validate sandbox responses against Zoho's own OpenAPI (3.0) files in ``../shared/zoho-crm-oas/v8.0``.
+"""Validate sandbox responses against Zoho's own OpenAPI (3.0) files, vendored in ``oas/v8.0`` (see its README).
 
 OAS 3.0 schemas are JSON Schema with two dialect quirks handled here: ``nullable: true`` (turned into a union
 with ``null``) and cross-file ``$ref`` to ``raw.githubusercontent.com`` URLs (mapped to the local copies, so
@@ -18,7 +18,7 @@ from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 
-OAS_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "zoho-crm-oas" / "v8.0"
+OAS_DIR = Path(__file__).resolve().parent / "oas" / "v8.0"
 BASE_URI = "https://raw.githubusercontent.com/Zohocorp-Pvt-Ltd/crm-oas/refs/heads/main/v8.0/"
 
 

@@ -1,0 +1,54 @@
+"""The repository stands alone and its architecture page lists what exists."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+DOCUMENTED_PACKAGES = ("pipeline_pulse", "orchestration", "api", "zoho_sandbox", "tools")
+
+
+def tracked_files() -> list[Path]:
+    out = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True, text=True).stdout
+    return [REPO / name for name in out.split("\0") if name]
+
+
+def test_nothing_refers_to_a_path_beside_the_repository() -> None:
+    # Built from parts so this file does not match itself.
+    outside = re.compile(r"\.\./" + "shared|/work/" + "shared")
+    offenders = []
+    for path in tracked_files():
+        if path.suffix in {".json", ".csv", ".zip", ".png"} or not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        offenders += [
+            f"{path.relative_to(REPO)}:{n}" for n, line in enumerate(text.splitlines(), 1) if outside.search(line)
+        ]
+    assert not offenders, f"paths outside the repository: {offenders}"
+
+
+def _sections(markdown: str) -> dict[str, str]:
+    parts = re.split(r"^### ", markdown, flags=re.MULTILINE)
+    return {part.split("\n", 1)[0]: part for part in parts[1:]}
+
+
+def test_architecture_page_lists_every_module() -> None:
+    sections = _sections((REPO / "docs" / "architecture.md").read_text(encoding="utf-8"))
+    missing = []
+    for package in DOCUMENTED_PACKAGES:
+        heading = next((title for title in sections if f"`{package}/`" in title), None)
+        assert heading is not None, f"docs/architecture.md has no '### ... `{package}/`' section"
+        section = sections[heading]
+        for module in sorted((REPO / package).rglob("*.py")):
+            if module.name == "__init__.py":
+                continue
+            relative = module.relative_to(REPO / package).as_posix()
+            if f"`{relative}`" not in section and module.name not in section:
+                missing.append(f"{package}/{relative}")
+    assert not missing, f"add these to docs/architecture.md (one line each): {missing}"
+
+
+def test_readme_links_the_architecture_page() -> None:
+    assert "docs/architecture.md" in (REPO / "README.md").read_text(encoding="utf-8")
