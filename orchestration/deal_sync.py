@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 
 from orchestration.transforms.deals import STREAM, load_transform_context, records_to_frame, transform_deals
 from pipeline_pulse.models import Deal, utcnow
+from pipeline_pulse.services.zoho.port import ZohoPort
 from pipeline_pulse.services.zoho.records import DealPage, DeletedDeal
 from pipeline_pulse.warehouse.deals import load_deals, soft_delete_deals, soft_delete_missing
 from pipeline_pulse.warehouse.rejected import quarantine, resolve
@@ -82,7 +83,7 @@ def _live_count(engine: Engine) -> int:
 
 def run_deal_sync(
     engine: Engine,
-    service: Any,
+    service: ZohoPort,
     *,
     mode: SyncMode = "incremental",
     bulk_threshold: int = 50_000,
@@ -177,7 +178,7 @@ def run_deal_sync(
 
 
 def _choose_extract(
-    service: Any, mode: SyncMode, cursor: StreamCursor, bulk_threshold: int
+    service: ZohoPort, mode: SyncMode, cursor: StreamCursor, bulk_threshold: int
 ) -> tuple[Iterable[DealPage], bool]:
     """REST pages since the cursor; Bulk Read for a first backfill or a full read above the threshold."""
     since = None if mode == "full" else cursor.modified_time
@@ -199,7 +200,7 @@ def _batched(items: Iterable[DeletedDeal], size: int) -> Iterator[list[DeletedDe
         yield batch
 
 
-def _sync_deletions(engine: Engine, service: Any) -> int:
+def _sync_deletions(engine: Engine, service: ZohoPort) -> int:
     """Soft-delete from /deleted since its committed cursor. The feed's order is not guaranteed, so the cursor
     moves only after every batch is committed (re-marking a deal is a no-op, so a rerun is harmless)."""
     with engine.connect() as connection:

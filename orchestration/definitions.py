@@ -22,6 +22,7 @@ def build_definitions(
     pipeline: PipelineSettingsResource | None = None,
 ) -> dg.Definitions:
     """The definitions with the given resources (tests swap them; production uses the settings)."""
+    warehouse = warehouse or WarehouseResource()
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=DEAL_CHECKS,
@@ -29,8 +30,8 @@ def build_definitions(
         schedules=[zoho_sync_schedule, zoho_full_reconcile_schedule, deal_snapshots_schedule],
         sensors=[run_failure_alert],
         resources={
-            "warehouse": warehouse or WarehouseResource(),
-            "zoho": zoho or ZohoResource(),
+            "warehouse": warehouse,
+            "zoho": zoho or ZohoResource(warehouse=warehouse),
             "pipeline": pipeline or PipelineSettingsResource(),
         },
     )

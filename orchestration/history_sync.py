@@ -4,11 +4,11 @@ run, tracked by a (last_synced_at, id) watermark over `deals`. Each chunk commit
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Engine, and_, or_, select
 
 from pipeline_pulse.models import Deal
+from pipeline_pulse.services.zoho.port import ZohoPort
 from pipeline_pulse.warehouse.stage_history import load_stage_history
 from pipeline_pulse.warehouse.sync_state import StreamCursor, advance_cursor, read_cursor
 
@@ -29,7 +29,7 @@ class HistorySyncReport:
 
 
 def run_history_sync(
-    engine: Engine, service: Any, *, chunk_size: int = HISTORY_CHUNK, max_deals: int = MAX_DEALS_PER_RUN
+    engine: Engine, service: ZohoPort, *, chunk_size: int = HISTORY_CHUNK, max_deals: int = MAX_DEALS_PER_RUN
 ) -> HistorySyncReport:
     report = HistorySyncReport()
     with engine.connect() as connection:

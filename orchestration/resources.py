@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -16,6 +15,7 @@ from sqlalchemy import Connection, Engine, text
 
 from pipeline_pulse.core.config import get_settings
 from pipeline_pulse.core.db import create_sync_engine
+from pipeline_pulse.services.zoho.port import ZohoPort
 
 # Postgres advisory-lock key of "a Zoho sync is writing" (any constant bigint; this one spells PPZOHO).
 SYNC_LOCK_KEY = 0x50505A4F484F
@@ -75,20 +75,33 @@ class WarehouseResource(dg.ConfigurableResource):
 
 
 class ZohoResource(dg.ConfigurableResource):
-    """Zoho CRM through `UnifiedZohoCRMService`; endpoints and OAuth come from the settings. Tests override
-    `build_service` to hand back a stand-in with the same interface."""
+    """Zoho CRM as a `ZohoPort` (`UnifiedZohoCRMService`; endpoints and OAuth from the settings). It owns the
+    wiring: the SDK's token store lives in `warehouse`, and one port serves every step of a run (field
+    metadata and the SDK initialization are paid once). Tests subclass it and override `build_port`."""
 
+    warehouse: WarehouseResource
     bulk_threshold: int | None = Field(
         default=None, description="Use Bulk Read above this many deals; default: settings ZOHO_BULK_THRESHOLD."
     )
+    _port: ZohoPort | None = PrivateAttr(default=None)
 
     def effective_bulk_threshold(self) -> int:
         return self.bulk_threshold if self.bulk_threshold is not None else get_settings().zoho_bulk_threshold
 
-    def build_service(self, engine: Engine) -> Any:
+    def build_port(self) -> ZohoPort:
         from pipeline_pulse.services.zoho.crm_service import UnifiedZohoCRMService
 
-        return UnifiedZohoCRMService.from_settings(get_settings(), engine=engine)
+        return UnifiedZohoCRMService.from_settings(get_settings(), engine=self.warehouse.get_engine())
+
+    def port(self) -> ZohoPort:
+        """The run's port, its counters reset (each asset reports the calls it made)."""
+        if self._port is None:
+            self._port = self.build_port()
+        self._port.reset_counters()
+        return self._port
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self._port = None
 
 
 def _env_int(name: str, default: int) -> int:

@@ -21,6 +21,7 @@ from .store import PageQuery
 
 MAX_FIELDS = 50
 MAX_PER_PAGE = 200
+MAX_IDS = 100  # GET /{module}?ids=...: Zoho reads at most 100 records by id per call
 DISCRETE_LIMIT = 2000
 KNOWN_EMPTY_MODULES = {"Accounts", "Contacts", "Campaigns", "Leads"}
 
@@ -98,6 +99,7 @@ async def get_records(request: Request) -> Response:
             raise _BadParamError("sort_by", "sort_by must be id, Created_Time or Modified_Time")
         if sort_order not in ("asc", "desc"):
             raise _BadParamError("sort_order")
+        ids = _ids_param(request)
         since = _modified_since(request)
         page_token = request.query_params.get("page_token")
         if page_token and "page" in request.query_params:
@@ -107,6 +109,8 @@ async def get_records(request: Request) -> Response:
             raise _BadParamError("page")
     except _BadParamError as exc:
         return exc.response()
+    if ids is not None:
+        return await _records_by_ids(request, st, ids, tuple(fields))
     query = PageQuery(tuple(fields), sort_by, sort_order, since, 0, per_page, None)
     if page_token:
         tok = st.page_tokens.get(page_token)
@@ -140,10 +144,7 @@ async def get_records(request: Request) -> Response:
         return Response(status_code=304)
     if not records:
         return Response(status_code=204)
-    if request.scope.get("sandbox.fault") == "bad_record":
-        first = json.loads(records[0])
-        first["Closing_Date"] = ""  # a value the SDK cannot parse: the whole page turns into object=None
-        records[0] = json.dumps(first, ensure_ascii=False)
+    _apply_bad_record_fault(request, records)
     info: dict[str, Any] = {
         "per_page": per_page,
         "count": len(records),
@@ -156,6 +157,35 @@ async def get_records(request: Request) -> Response:
         token, expires = st.page_tokens.issue(query, cursor, page + 1)
         info["next_page_token"] = token
         info["page_token_expiry"] = iso(expires)
+    body = b'{"data":[' + ",".join(records).encode() + b'],"info":' + json_bytes(info) + b"}"
+    return json_response(request, body)
+
+
+def _ids_param(request: Request) -> list[int] | None:
+    text = request.query_params.get("ids")
+    if text is None:
+        return None
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() and len(part) <= 19 for part in parts):
+        raise _BadParamError("ids", "ids must be a comma-separated list of record ids")
+    if len(parts) > MAX_IDS:
+        raise _BadParamError("ids", f"maximum of {MAX_IDS} ids can be requested", "LIMIT_EXCEEDED")
+    return [int(part) for part in parts]
+
+
+def _apply_bad_record_fault(request: Request, records: list[str]) -> None:
+    if request.scope.get("sandbox.fault") == "bad_record" and records:
+        first = json.loads(records[0])
+        first["Closing_Date"] = ""  # a value the SDK cannot parse: the whole page turns into object=None
+        records[0] = json.dumps(first, ensure_ascii=False)
+
+
+async def _records_by_ids(request: Request, st: SandboxState, ids: list[int], fields: tuple[str, ...]) -> Response:
+    records = await to_thread.run_sync(st.store.records_by_ids, ids, fields)
+    if not records:
+        return Response(status_code=204)
+    _apply_bad_record_fault(request, records)
+    info = {"per_page": len(ids), "count": len(records), "page": 1, "more_records": False}
     body = b'{"data":[' + ",".join(records).encode() + b'],"info":' + json_bytes(info) + b"}"
     return json_response(request, body)
 

@@ -260,6 +260,18 @@ class DealStore:
             row = self.db.execute(sql, (deal_id, deal_id)).fetchone()
         return row[0] if row else None
 
+    def records_by_ids(self, ids: list[int], fields: tuple[str, ...]) -> list[str]:
+        """Records (JSON text) of the live deals among `ids`, in id order (GET /Deals?ids=...)."""
+        select = record_select(list(fields))
+        if set(fields) >= _ALL_FIELDS:
+            select = "(SELECT doc FROM docs WHERE docs.id = d.id)"
+        marks = ", ".join("?" for _ in ids)
+        with self._lock:
+            rows = self.db.execute(
+                f"SELECT {select} FROM deals d WHERE d.id IN ({marks}) ORDER BY d.id", ids
+            ).fetchall()
+        return [row[0] for row in rows]
+
     def exists(self, deal_id: int) -> bool:
         with self._lock:
             return self.db.execute("SELECT 1 FROM deals WHERE id = ?", (deal_id,)).fetchone() is not None

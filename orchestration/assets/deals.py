@@ -43,12 +43,10 @@ def deals(
     zoho: ZohoResource,
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
-    engine = warehouse.get_engine()
-    service = zoho.build_service(engine)
     with failing_fast_on_fatal_zoho_errors(), warehouse.sync_guard():
         report = run_deal_sync(
-            engine,
-            service,
+            warehouse.get_engine(),
+            zoho.port(),
             mode=config.mode,
             bulk_threshold=zoho.effective_bulk_threshold(),
             home_currency=pipeline.effective_home_currency(),
@@ -105,11 +103,9 @@ def deals(
     "only for deals loaded or changed since the last run.",
 )
 def deal_stage_history(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.MaterializeResult:
-    engine = warehouse.get_engine()
-    service = zoho.build_service(engine)
-    service.reset_counters()
+    service = zoho.port()
     with failing_fast_on_fatal_zoho_errors():
-        report = run_history_sync(engine, service)
+        report = run_history_sync(warehouse.get_engine(), service)
     counters = service.counters.as_dict()
     return dg.MaterializeResult(
         metadata={

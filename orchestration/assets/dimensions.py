@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 from orchestration.assets.common import EXTRACT_RETRY, OWNERS, ZOHO_POOL, failing_fast_on_fatal_zoho_errors
 from orchestration.resources import PipelineSettingsResource, WarehouseResource, ZohoResource
 from pipeline_pulse.models import CountryRegion, Region, utcnow
+from pipeline_pulse.services.zoho.port import ZohoPort
 from pipeline_pulse.warehouse.currencies import load_currency_rates, store_currency_rates
 from pipeline_pulse.warehouse.dimensions import load_stages, load_users
 from pipeline_pulse.warehouse.regions import load_region_mapper
@@ -47,7 +48,7 @@ def regions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     description="Zoho CRM users (deal owners) with their region derived from their country.",
 )
 def crm_users(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.MaterializeResult:
-    service = zoho.build_service(warehouse.get_engine())
+    service = zoho.port()
     with failing_fast_on_fatal_zoho_errors():
         users = service.list_users()
     with warehouse.connect() as connection:
@@ -68,7 +69,7 @@ def crm_users(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.Materializ
     "from the forecast type. Stages removed from Zoho stay, flagged inactive.",
 )
 def pipeline_stages(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.MaterializeResult:
-    service = zoho.build_service(warehouse.get_engine())
+    service = zoho.port()
     with failing_fast_on_fatal_zoho_errors():
         stages = service.get_stage_metadata()
     with warehouse.connect() as connection:
@@ -97,7 +98,7 @@ def pipeline_stages(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.Mate
 def currencies(
     warehouse: WarehouseResource, zoho: ZohoResource, pipeline: PipelineSettingsResource
 ) -> dg.MaterializeResult:
-    service = zoho.build_service(warehouse.get_engine())
+    service = zoho.port()
     with failing_fast_on_fatal_zoho_errors():
         records = service.get_currencies()
     home = pipeline.effective_home_currency()
@@ -116,8 +117,8 @@ def currencies(
     )
 
 
-def _api(service: object) -> dict[str, int]:
-    counters = service.counters.as_dict()  # type: ignore[attr-defined]
+def _api(service: ZohoPort) -> dict[str, int]:
+    counters = service.counters.as_dict()
     return {"api_calls": counters["calls"], "api_credits": counters["credits"]}
 
 

@@ -197,3 +197,30 @@ def test_bulk_read_backfill_equals_truth(module_sandbox_factory: Any, token_db: 
             assert raw[field] == expected[field], (deal_id, field)
         assert raw["Owner"]["id"] == expected["Owner"]["id"]
         assert raw["Owner"]["name"] == expected["Owner"]["name"]
+
+
+def test_get_deals_reads_by_id_in_batches_and_reports_undecodable_ones(
+    service: UnifiedZohoCRMService, sandbox: SandboxServer
+) -> None:
+    truth = truth_deals(sandbox)
+    wanted = sorted(truth)[:230]
+    gone = max(int(deal_id) for deal_id in truth) + 1  # no such deal: simply absent
+    sandbox.control.add_faults({"kind": "bad_record", "path": "/crm/v8/Deals", "count": 1})
+    page = service.get_deals([*map(int, wanted), gone])
+    assert page.cursor is None
+    [bad] = page.rejected  # the fault spoils the first record of the first call
+    assert bad.zoho_id == wanted[0] and "Closing_Date" in bad.reason
+    assert {str(r.id) for r in page.records} == set(wanted[1:])
+    for record in page.records:
+        assert record.raw == truth[str(record.id)]  # every field, the batches beyond 50 fields merged
+    assert service.counters.pages == 3  # 100 + 100 + 31 ids
+
+
+def test_the_service_is_a_zoho_port(service: UnifiedZohoCRMService) -> None:
+    from pipeline_pulse.services.zoho.port import ZohoPort
+    from tests.fakes.zoho import InMemoryZoho
+
+    assert isinstance(service, ZohoPort)
+    assert isinstance(InMemoryZoho(), ZohoPort)
+    members = {name for name in dir(ZohoPort) if not name.startswith("_")} - {"counters"}
+    assert members <= {name for name in dir(InMemoryZoho) if not name.startswith("_")}
