@@ -209,7 +209,8 @@ def test_get_deals_reads_by_id_in_batches_and_reports_undecodable_ones(
     page = service.get_deals([*map(int, wanted), gone])
     assert page.cursor is None
     [bad] = page.rejected  # the fault spoils the first record of the first call
-    assert bad.zoho_id == wanted[0] and "Closing_Date" in bad.reason
+    assert bad.zoho_id == wanted[0]
+    assert "Closing_Date" in bad.reason
     assert {str(r.id) for r in page.records} == set(wanted[1:])
     for record in page.records:
         assert record.raw == truth[str(record.id)]  # every field, the batches beyond 50 fields merged
