@@ -23,6 +23,7 @@ from orchestration.transforms.deals import STREAM, load_transform_context, recor
 from pipeline_pulse.models import Deal, utcnow
 from pipeline_pulse.services.zoho.port import ZohoPort
 from pipeline_pulse.services.zoho.records import DealPage, DeletedDeal
+from pipeline_pulse.warehouse.deal_versions import mark_history_start
 from pipeline_pulse.warehouse.deals import load_deals, soft_delete_deals, soft_delete_missing
 from pipeline_pulse.warehouse.rejected import quarantine, resolve
 from pipeline_pulse.warehouse.sync_state import (
@@ -172,6 +173,9 @@ def run_deal_sync(
     report.api = service.counters.as_dict()
     report.duration_seconds = round(time.monotonic() - started, 3)
     with engine.connect() as connection:
+        if last_cursor.modified_time is not None:
+            # After the first complete run the warehouse has seen every deal as of its cursor: history starts.
+            mark_history_start(connection, last_cursor.modified_time)
         record_run_finished(connection, STREAM, run_id, counters=report.counters())
         connection.commit()
     return report

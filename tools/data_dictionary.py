@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import CheckConstraint, Column, Table, inspect, text
+from sqlalchemy import CheckConstraint, Column, Index, Table, inspect, text
 from sqlalchemy.dialects import postgresql
 
 from pipeline_pulse.core.db import create_sync_engine
@@ -125,11 +125,20 @@ def _column_keys(table: Table, column: Column[Any]) -> str:
     if column.primary_key:
         keys.append("PK")
     keys.extend(f"FK → {fk.target_fullname}" for fk in sorted(column.foreign_keys, key=lambda fk: fk.target_fullname))
-    if column.unique or any(index.unique and list(index.columns) == [column] for index in table.indexes):
+    single = [index for index in table.indexes if list(index.columns) == [column]]
+    partial = [index for index in single if index.unique and _index_where(index) is not None]
+    if column.unique or any(index.unique and _index_where(index) is None for index in single):
         keys.append("unique")
-    elif column.index:
+    elif partial:
+        keys.append(f"unique where {_index_where(partial[0])}")
+    elif column.index or single:
         keys.append("indexed")
     return ", ".join(keys)
+
+
+def _index_where(index: Index) -> str | None:
+    where = index.dialect_options["postgresql"].get("where")
+    return None if where is None else str(where)
 
 
 def _table_section(table: Table) -> list[str]:

@@ -1,7 +1,14 @@
 """The warehouse schema. Import from here so every table is registered on `Base.metadata`."""
 
 from pipeline_pulse.models.base import Base, UTCDateTime, utcnow
-from pipeline_pulse.models.deals import Deal, DealSnapshot, DealStageHistory, PipelineMetric
+from pipeline_pulse.models.deals import (
+    VERSION_PRODUCERS,
+    Deal,
+    DealSnapshot,
+    DealStageHistory,
+    DealVersion,
+    PipelineMetric,
+)
 from pipeline_pulse.models.dimensions import (
     DEAL_STATUSES,
     FORECAST_TYPES,
@@ -20,6 +27,7 @@ __all__ = [
     "DEAL_STATUSES",
     "FORECAST_TYPES",
     "UNASSIGNED_REGION",
+    "VERSION_PRODUCERS",
     "Base",
     "CountryRegion",
     "CrmUser",
@@ -27,6 +35,7 @@ __all__ = [
     "Deal",
     "DealSnapshot",
     "DealStageHistory",
+    "DealVersion",
     "PipelineMetric",
     "PipelineStage",
     "Region",

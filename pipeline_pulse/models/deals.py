@@ -1,4 +1,5 @@
-"""Fact tables: deals (current state), their stage history and daily snapshots, and the metrics mart."""
+"""Fact tables: deals (current state), their observed versions, stage history and daily snapshots, and the
+metrics mart."""
 
 from __future__ import annotations
 
@@ -6,7 +7,19 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, Numeric, String, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipeline_pulse.models.base import Base, JSONType, SurrogateKey, UTCDateTime, utcnow
@@ -68,6 +81,74 @@ class Deal(Base):
     )
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="First loaded (UTC).")
     last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="Last loaded (UTC).")
+
+
+VERSION_PRODUCERS = ("sync", "reconcile", "deletion", "restore")
+
+
+class DealVersion(Base):
+    __tablename__ = "deal_versions"
+    __table_args__ = (
+        CheckConstraint("produced_by IN ('sync', 'reconcile', 'deletion', 'restore')", name="produced_by_values"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="valid_range"),
+        Index("ix_deal_versions_deal_id_valid_from", "deal_id", "valid_from"),
+        Index("ix_deal_versions_valid_from", "valid_from"),
+        # Exactly one current version per deal; also the index of "the current state" reads.
+        Index(
+            "uq_deal_versions_current",
+            "deal_id",
+            unique=True,
+            postgresql_where=text("valid_to IS NULL"),
+            sqlite_where=text("valid_to IS NULL"),
+        ),
+        {
+            "comment": "Every observed state of every deal (SCD type 2): the fields metrics depend on, valid over "
+            "[valid_from, valid_to). Written with the deals upsert; see docs/metrics.md, 'Deal history'."
+        },
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True, comment="Row id.")
+    deal_id: Mapped[int] = mapped_column(
+        ForeignKey("deals.id", ondelete="CASCADE"), nullable=False, comment="The deal (deals.id)."
+    )
+    valid_from: Mapped[datetime] = mapped_column(
+        UTCDateTime,
+        nullable=False,
+        comment="Start of validity (UTC, inclusive): Zoho Modified_Time of the change; for a deletion Zoho's "
+        "deleted time (or the reconcile's observed time); the observed time for drift without a newer "
+        "Modified_Time.",
+    )
+    valid_to: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="End of validity (UTC, exclusive) = the next version's valid_from; NULL while current."
+    )
+    produced_by: Mapped[str] = mapped_column(
+        String(10),
+        nullable=False,
+        comment="What wrote it: sync (incremental), reconcile (full read), deletion (deleted in Zoho), restore "
+        "(a deleted deal reappeared).",
+    )
+    deleted: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, server_default=false(), comment="True from the deal's deletion on (a tombstone)."
+    )
+    stage: Mapped[str] = mapped_column(String(120), nullable=False, comment="Stage.")
+    pipeline: Mapped[str | None] = mapped_column(String(120), comment="Pipeline.")
+    deal_status: Mapped[str] = mapped_column(String(8), nullable=False, comment="open / won / lost.")
+    probability: Mapped[int | None] = mapped_column(Integer, comment="Win probability, percent.")
+    forecast_category: Mapped[str | None] = mapped_column(String(60), comment="Forecast category.")
+    amount: Mapped[Decimal | None] = mapped_column(Money, comment="Amount in the deal's own currency.")
+    currency: Mapped[str | None] = mapped_column(String(3), comment="ISO code of the deal's currency.")
+    exchange_rate: Mapped[Decimal | None] = mapped_column(Rate, comment="Units of deal currency per home unit.")
+    amount_home: Mapped[Decimal | None] = mapped_column(Money, comment="Amount in home currency.")
+    weighted_amount_home: Mapped[Decimal | None] = mapped_column(Money, comment="amount_home x probability / 100.")
+    closing_date: Mapped[date | None] = mapped_column(Date, comment="Closing date.")
+    owner_id: Mapped[int | None] = mapped_column(BigInteger, comment="Zoho user id of the owner.")
+    region: Mapped[str] = mapped_column(String(32), nullable=False, comment="Region code.")
+    modified_time: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment="Zoho Modified_Time of the deal when this version was written (UTC)."
+    )
+    recorded_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, comment="When the warehouse wrote the version (UTC)."
+    )
 
 
 class DealStageHistory(Base):

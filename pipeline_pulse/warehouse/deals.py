@@ -1,5 +1,6 @@
 """Loading deals: idempotent upsert with restore-on-reappearance, soft deletes from Zoho's /deleted feed, and
-soft deletes of deals a full reconcile no longer finds in Zoho."""
+soft deletes of deals a full reconcile no longer finds in Zoho. Each writer records the deals' new versions
+(deal_versions) in the same transaction."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import Connection, and_, bindparam, case, null, or_, select, upd
 from pipeline_pulse.models import Deal, utcnow
 from pipeline_pulse.services.zoho.records import DeletedDeal
 from pipeline_pulse.warehouse.data_version import bump_data_version
+from pipeline_pulse.warehouse.deal_versions import record_versions
 from pipeline_pulse.warehouse.upsert import DEFAULT_CHUNK_SIZE, UpsertResult, UpsertSpec, upsert
 
 DEALS = Deal.__table__
@@ -70,9 +72,16 @@ def load_deals(
 ) -> UpsertResult:
     """Upsert transformed deal rows (keys = DEAL_DATA_COLUMNS) in the caller's transaction."""
     now = utcnow()
-    stamped = ({**row, "first_seen_at": now, "last_synced_at": now} for row in rows)
-    result = upsert(connection, deal_upsert_spec(present_in_zoho=present_in_zoho), stamped, chunk_size=chunk_size)
+    ids = array("q")
+
+    def stamped() -> Iterable[Mapping[str, Any]]:
+        for row in rows:
+            ids.append(row["id"])
+            yield {**row, "first_seen_at": now, "last_synced_at": now}
+
+    result = upsert(connection, deal_upsert_spec(present_in_zoho=present_in_zoho), stamped(), chunk_size=chunk_size)
     if result.inserted or result.updated:
+        record_versions(connection, ids, mode="reconcile" if present_in_zoho else "sync", observed_at=now)
         bump_data_version(connection)
     return result
 
@@ -100,6 +109,7 @@ def soft_delete_deals(connection: Connection, deleted: Sequence[DeletedDeal]) ->
     params = [{"deal_id": deal_id, "deleted_time": when} for deal_id, when in latest.items()]
     marked = connection.execute(stmt.execution_options(synchronize_session=False), params).rowcount
     if marked:
+        record_versions(connection, latest, mode="sync")
         bump_data_version(connection)
     return marked
 
@@ -133,6 +143,7 @@ def soft_delete_missing(
             update(DEALS).where(DEALS.c.id.in_(missing[start : start + 1_000])).values(deleted_at=deleted_at)
         )
     if missing:
+        record_versions(connection, missing, mode="reconcile", observed_at=deleted_at)
         bump_data_version(connection)
     return missing
 
