@@ -19,13 +19,19 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine, func, select
 
-from orchestration.transforms.deals import STREAM, load_transform_context, records_to_frame, transform_deals
+from orchestration.transforms.deals import (
+    STREAM,
+    DealTransformContext,
+    load_transform_context,
+    records_to_frame,
+    transform_deals,
+)
 from pipeline_pulse.models import Deal, utcnow
 from pipeline_pulse.services.zoho.port import ZohoPort
 from pipeline_pulse.services.zoho.records import DealPage, DeletedDeal
 from pipeline_pulse.warehouse.deal_versions import mark_history_start
 from pipeline_pulse.warehouse.deals import load_deals, soft_delete_deals, soft_delete_missing
-from pipeline_pulse.warehouse.rejected import quarantine, resolve
+from pipeline_pulse.warehouse.rejected import open_rejected_ids, quarantine, resolve
 from pipeline_pulse.warehouse.sync_state import (
     StreamCursor,
     advance_cursor,
@@ -39,6 +45,10 @@ from pipeline_pulse.warehouse.sync_state import (
 DELETIONS_STREAM = "deals_deleted"
 RECONCILE_STREAM = "deals_reconcile"
 DELETION_BATCH = 500
+# Quarantined deals are read again by id on every run until they decode or are superseded (issue 14.2):
+# REREAD_BATCH ids per transaction (get_deals reads them 100 per call), at most MAX_REREAD per run.
+REREAD_BATCH = 500
+MAX_REREAD = 5_000
 SyncMode = Literal["incremental", "full"]
 log = logging.getLogger(__name__)
 
@@ -54,6 +64,8 @@ class DealSyncReport:
     deleted: int = 0
     restored_or_missing_deleted: int = 0
     rejected: int = 0
+    reread: int = 0
+    resolved: int = 0
     unknown_stages: int = 0
     pages: int = 0
     cursor_before: str = "none"
@@ -115,7 +127,7 @@ def run_deal_sync(
                 loaded = load_deals(connection, result.rows, present_in_zoho=(mode == "full"))
                 rejected = [*page.rejected, *result.rejected]
                 quarantine(connection, rejected, run_id=run_id)
-                resolve(connection, STREAM, result.cursor_ids)
+                report.resolved += resolve(connection, STREAM, result.cursor_ids)
                 if page.cursor is not None and not use_bulk:
                     # Same transaction as the rows: the cursor never runs ahead of (or behind) the data.
                     last_cursor = advance_cursor(connection, STREAM, StreamCursor(*page.cursor), run_id=run_id)
@@ -133,6 +145,7 @@ def run_deal_sync(
             report.unchanged += loaded.unchanged
             report.rejected += len(rejected)
             report.unknown_stages += len(result.unknown_stage_ids)
+        _reread_rejected(engine, service, context, report, run_id)
         if use_bulk and bulk_max is not None:
             # Bulk Read is not in cursor order: the cursor moves only once the whole read is committed.
             with engine.connect() as connection:
@@ -179,6 +192,35 @@ def run_deal_sync(
         record_run_finished(connection, STREAM, run_id, counters=report.counters())
         connection.commit()
     return report
+
+
+def _reread_rejected(
+    engine: Engine, service: ZohoPort, context: DealTransformContext, report: DealSyncReport, run_id: str | None
+) -> None:
+    """Read every open rejection's deal again by id: a record quarantined by a transient fault must not leave
+    an older version in the warehouse once Zoho serves a good one, although the cursor has moved past it.
+
+    In each batch's transaction: the good versions are loaded (the upsert never lets an older version win),
+    the open rejections of the ids that did not fail again are resolved - decoded, superseded by a newer load
+    or gone from Zoho (the deletion feed handles the deal) - and the failing ones are quarantined again.
+    """
+    with engine.connect() as connection:
+        ids = open_rejected_ids(connection, STREAM, limit=MAX_REREAD)
+    for start in range(0, len(ids), REREAD_BATCH):
+        batch = ids[start : start + REREAD_BATCH]
+        page = service.get_deals(batch)
+        result = transform_deals(records_to_frame(page.records), context)
+        rejected = [*page.rejected, *result.rejected]
+        failing = {r.zoho_id for r in rejected}
+        with engine.connect() as connection:
+            loaded = load_deals(connection, result.rows)
+            report.resolved += resolve(connection, STREAM, [i for i in batch if str(i) not in failing])
+            quarantine(connection, rejected, run_id=run_id)
+            connection.commit()
+        report.reread += len(batch)
+        report.inserted += loaded.inserted
+        report.updated += loaded.updated
+        report.unchanged += loaded.unchanged
 
 
 def _choose_extract(

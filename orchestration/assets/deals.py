@@ -75,6 +75,8 @@ def deals(
         "unchanged": report.unchanged,
         "deleted": report.deleted,
         "rejected": report.rejected,
+        "rejected_reread": report.reread,
+        "rejected_resolved": report.resolved,
         "unknown_stage_deals": report.unknown_stages,
         "pages": report.pages,
         "api_calls": report.api.get("calls", 0),

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, update
+from sqlalchemy import Connection, and_, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pipeline_pulse.models import RejectedRecord, utcnow
@@ -86,3 +86,23 @@ def resolve(connection: Connection, stream: str, zoho_ids: Sequence[int | str]) 
             .values(resolved_at=now)
         ).rowcount
     return resolved
+
+
+def open_rejected_ids(connection: Connection, stream: str, *, limit: int) -> list[int]:
+    """Zoho ids of the stream's unresolved rejections (oldest sighting first), to be read again by id."""
+    rows = connection.execute(
+        select(RejectedRecord.zoho_id)
+        .where(
+            RejectedRecord.stream == stream,
+            RejectedRecord.resolved_at.is_(None),
+            RejectedRecord.zoho_id.is_not(None),
+        )
+        .order_by(RejectedRecord.last_seen_at, RejectedRecord.id)
+    ).scalars()
+    ids: dict[int, None] = {}
+    for zoho_id in rows:
+        if zoho_id.isdigit():
+            ids[int(zoho_id)] = None
+            if len(ids) >= limit:
+                break
+    return list(ids)

@@ -44,8 +44,8 @@ class InMemoryZoho:
         overlap: timedelta = timedelta(seconds=30),
     ) -> None:
         self.deals: dict[int, DealRecord] = {deal.id: deal for deal in deals}
-        # id -> (Modified_Time, what the pipeline gets instead of the record): its current version is undecodable
-        self.broken: dict[int, tuple[datetime, QuarantinedRecord]] = {}
+        # id -> (Modified_Time, what the pipeline gets instead of the record, reads left or None = for good)
+        self.broken: dict[int, tuple[datetime, QuarantinedRecord, int | None]] = {}
         self.deleted: list[DeletedDeal] = []
         self.users = list(users)
         self.stages = list(stages)
@@ -69,10 +69,22 @@ class InMemoryZoho:
         self.put(record)
         return record
 
-    def break_record(self, deal_id: int, modified_time: datetime, reason: str = "Closing_Date: bad value") -> None:
-        """The deal's current version (at `modified_time`) no longer decodes, like the sandbox's bad_record."""
+    def break_record(
+        self, deal_id: int, modified_time: datetime, *, reads: int | None = None, reason: str = "Closing_Date: bad"
+    ) -> None:
+        """The deal's version at `modified_time` does not decode for the next `reads` reads (None: until it is
+        replaced), like the sandbox's bad_record fault. For a transient fault put the good version first."""
         payload = {"id": str(deal_id), "Modified_Time": modified_time.isoformat(), "Closing_Date": ""}
-        self.broken[deal_id] = (modified_time, QuarantinedRecord("deals", str(deal_id), reason, payload))
+        self.broken[deal_id] = (modified_time, QuarantinedRecord("deals", str(deal_id), reason, payload), reads)
+
+    def _serve_broken(self, deal_id: int) -> QuarantinedRecord:
+        when, rejected, reads = self.broken[deal_id]
+        if reads is not None:
+            if reads <= 1:
+                del self.broken[deal_id]
+            else:
+                self.broken[deal_id] = (when, rejected, reads - 1)
+        return rejected
 
     def delete(self, deal_id: int, when: datetime) -> None:
         self.deals.pop(deal_id, None)
@@ -102,9 +114,12 @@ class InMemoryZoho:
         for deal_id, record in self.deals.items():
             if deal_id not in self.broken:
                 rows.append((record.modified_time or _EPOCH, deal_id, record))
-        rows.extend((when, deal_id, bad) for deal_id, (when, bad) in self.broken.items())
+        rows.extend((when, deal_id, bad) for deal_id, (when, bad, _) in self.broken.items())
         if since is not None:
             rows = [row for row in rows if row[0] > since - self.overlap]
+        for _, deal_id, item in rows:
+            if isinstance(item, QuarantinedRecord):
+                self._serve_broken(deal_id)
         return sorted(rows, key=lambda row: (row[0], row[1]))
 
     def iter_deals(self, modified_since: datetime | None = None) -> Iterator[DealPage]:
@@ -132,7 +147,7 @@ class InMemoryZoho:
             self._call("GET /Deals by ids")
             for deal_id in ids[start : start + self.ids_per_call]:
                 if deal_id in self.broken:
-                    rejected.append(self.broken[deal_id][1])
+                    rejected.append(self._serve_broken(deal_id))
                 elif deal_id in self.deals:
                     records.append(self.deals[deal_id])
         return DealPage(records, rejected, cursor=None, more_records=False)
