@@ -41,6 +41,7 @@ DEAL_FIELD_SQL: dict[str, str] = {
     "Pipeline": "d.pipeline",
     "Probability": "d.probability",
     "Expected_Revenue": "d.expected_revenue",
+    "Forecast_Category__s": "d.forecast_category",
     "Type": "d.type",
     "Lead_Source": "d.lead_source",
     "Next_Step": "d.next_step",

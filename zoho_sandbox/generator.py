@@ -54,6 +54,7 @@ DEAL_COLUMNS: tuple[str, ...] = (
     "partner_name",
     "competitor",
     "locked",
+    "forecast_category",
 )
 AWKWARD_KINDS = ("null_amount", "unknown_region", "missing_country", "non_ascii", "removed_stage")
 HISTORY_SPAN_DAYS = 3 * 365
@@ -101,6 +102,37 @@ def _block_rng(seed: int, block: int) -> random.Random:
 
 def _history_rng(seed: int, idx: int) -> random.Random:
     return random.Random((seed << 40) ^ (idx * 2_654_435_761) ^ 0x5717)
+
+
+# Reps override the stage's default forecast category on some open deals (Zoho allows it only while a deal is
+# open; closing sets Closed / Omitted). Stage default -> (override, cumulative share of that stage's deals).
+_CATEGORY_OVERRIDES: dict[str, tuple[tuple[str, float], ...]] = {
+    "Pipeline": (("Best Case", 0.12),),
+    "Best Case": (("Committed", 0.10), ("Pipeline", 0.18)),
+    "Committed": (("Best Case", 0.15),),
+}
+
+
+def _unit(seed: int, idx: int, salt: int) -> float:
+    """A uniform [0, 1) draw fixed by (seed, idx, salt): splitmix64, far cheaper than seeding an RNG per deal."""
+    z = ((seed << 32) ^ (idx * 0x9E3779B97F4A7C15) ^ salt) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return ((z ^ (z >> 31)) >> 11) / float(1 << 53)
+
+
+def forecast_category(seed: int, idx: int, stage: ref.Stage) -> str | None:
+    """Deal ``idx``'s Forecast_Category__s: the stage's category, a rep's override on some open deals, and
+    none on deals in the stage removed from the picklist (they predate the category mapping)."""
+    if stage is ref.REMOVED_STAGE:
+        return None
+    if stage.closed:
+        return stage.forecast_category
+    draw = _unit(seed, idx, 0xFC)
+    for category, upto in _CATEGORY_OVERRIDES.get(stage.forecast_category, ()):
+        if draw < upto:
+            return category
+    return stage.forecast_category
 
 
 def _fmt_date(epoch: int) -> str:
@@ -259,6 +291,7 @@ class _DealMaker:
             f"Partner {int(rand() * 40) + 1}" if pipeline == "Channel Partner" else None,
             ref.COMPETITORS[int(rand() * len(ref.COMPETITORS))],
             0,
+            forecast_category(self.seed, idx, stage),
         )
 
 

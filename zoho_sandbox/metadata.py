@@ -74,6 +74,8 @@ DEALS_SPEC: list[Spec] = [
     ("Pipeline", "Pipeline", "picklist", {"values": tuple(ref.PIPELINES), "mandatory": True}),
     ("Probability", "Probability (%)", "integer", {}),
     ("Expected_Revenue", "Expected Revenue", "currency", {"read_only": True}),
+    # Zoho's system field: set to the stage's category on every stage change, overridable on open deals.
+    ("Forecast_Category__s", "Forecast Category", "picklist", {"values": tuple(ref.FORECAST_CATEGORY_IDS)}),
     ("Type", "Type", "picklist", {"values": ref.DEAL_TYPES}),
     ("Lead_Source", "Lead Source", "picklist", {"values": ref.LEAD_SOURCES}),
     ("Next_Step", "Next Step", "text", {}),

@@ -31,7 +31,7 @@ from .fields_sql import DEAL_FIELD_SQL, SORT_COLUMNS, csv_line_select, record_se
 
 _ALL_FIELDS = frozenset(DEAL_FIELD_SQL)
 RECYCLE_BIN_DAYS = 60  # Zoho keeps deleted records in the recycle bin for 60 days
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 GENERATION_CHUNK = 20_000  # deals generated (and held as tuples) at a time
 
 _DEAL_DDL = """
@@ -43,7 +43,7 @@ CREATE TABLE deals (
     last_activity_time INTEGER, reason_for_loss TEXT, sales_cycle_duration INTEGER,
     overall_sales_duration INTEGER, lead_conversion_time INTEGER, region TEXT, country TEXT,
     solution_type TEXT, product_line TEXT, deal_age_days INTEGER, contract_term_months INTEGER,
-    renewal INTEGER, partner_name TEXT, competitor TEXT, locked INTEGER
+    renewal INTEGER, partner_name TEXT, competitor TEXT, locked INTEGER, forecast_category TEXT
 )"""
 _OTHER_DDL = (
     "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
@@ -496,12 +496,13 @@ class DealStore:
             st = ref.STAGES_BY_NAME[new_stage]
             self.db.execute(
                 "UPDATE deals SET stage = ?, probability = ?, expected_revenue = ?, reason_for_loss = ?, "
-                "modified_time = ?, modified_by = ? WHERE id = ?",
+                "forecast_category = ?, modified_time = ?, modified_by = ? WHERE id = ?",
                 (
                     new_stage,
                     st.probability,
                     gen.expected_revenue(amount, st.probability),
                     "Other" if st.forecast_type == "Closed Lost" else None,
+                    st.forecast_category,  # Zoho resets the category to the new stage's on a stage change
                     now,
                     modifier,
                     deal_id,
@@ -547,6 +548,7 @@ class DealStore:
         values.update(
             stage=first_stage,
             probability=st.probability,
+            forecast_category=st.forecast_category,
             expected_revenue=gen.expected_revenue(amount, st.probability),  # type: ignore[arg-type]
             reason_for_loss=None,
             sales_cycle_duration=None,

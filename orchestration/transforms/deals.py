@@ -10,6 +10,8 @@ Rules (documented for analysts in the `deals` asset description too):
   stage name alone). A stage unknown to the picklist falls back to Zoho's probability: 100 -> won, 0 with
   "lost" in the name or a name starting "closed" -> lost, anything else -> open (the `deals_stages_known`
   check flags such deals);
+- forecast_category = the deal's own Forecast_Category__s (Zoho's per-deal value, a rep's override on open
+  deals) when set, else the stage's category from `pipeline_stages`; NULL when neither is known;
 - region = the Region field if it is a known region code, else the Country's region, else Unassigned
   (case-insensitive);
 - rejected (with reason and payload, never loaded): missing id, missing stage, missing or unparsable
@@ -46,7 +48,9 @@ TEXT_LIMITS = {
     "lead_source": 120,
     "deal_type": 120,
     "country": 120,
+    "forecast_category": 60,
 }
+CATEGORY_FIELD = "Forecast_Category__s"
 
 
 @dataclass(frozen=True)
@@ -201,6 +205,16 @@ def _json_safe(raw: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dict(raw), default=str, ensure_ascii=False))
 
 
+def _own_category(raw: Any) -> str | None:
+    """The deal's Forecast_Category__s; blank (a CSV cell) and Zoho's "-None-" mean unset."""
+    value = raw.get(CATEGORY_FIELD) if raw else None
+    if isinstance(value, dict):  # a picklist sent as {"name": ..., "id": ...}
+        value = value.get("name")
+    if not isinstance(value, str) or not value.strip() or value.strip() == "-None-":
+        return None
+    return value.strip()
+
+
 def _pydatetime(value: Any) -> datetime | None:
     return None if pd.isna(value) else value.to_pydatetime()
 
@@ -283,9 +297,11 @@ def transform_deals(frame: pd.DataFrame, context: DealTransformContext) -> DealT
         for region, country in zip(good["region"], good["country"], strict=True)
     ]
 
+    categories = [_own_category(raw) for raw in good["raw"]]
+
     rows: list[dict[str, Any]] = []
     unknown_stage_ids: list[int] = []
-    for (_, deal), info in zip(good.iterrows(), stage_infos, strict=True):
+    for (_, deal), info, own_category in zip(good.iterrows(), stage_infos, categories, strict=True):
         modified_at: datetime = deal["modified_time"].to_pydatetime()
         rate = deal["exchange_rate"] if deal["exchange_rate"] is not None and deal["exchange_rate"] > 0 else None
         if rate is None:
@@ -307,7 +323,7 @@ def transform_deals(frame: pd.DataFrame, context: DealTransformContext) -> DealT
             "stage": deal["stage"].strip(),
             "pipeline": deal["pipeline"],
             "probability": deal["probability"],
-            "forecast_category": info.forecast_category if info else None,
+            "forecast_category": own_category or (info.forecast_category if info else None),
             "forecast_type": info.forecast_type if info else None,
             "deal_status": status,
             "amount": deal["amount"],

@@ -66,7 +66,9 @@ def assert_warehouse_equals_truth(engine: Engine, truth: dict[str, Any]) -> None
     with engine.connect() as connection:
         rows = {
             r.id: r
-            for r in connection.execute(select(Deal.id, Deal.amount, Deal.stage, Deal.region, Deal.deleted_at)).all()
+            for r in connection.execute(
+                select(Deal.id, Deal.amount, Deal.stage, Deal.region, Deal.forecast_category, Deal.deleted_at)
+            ).all()
         }
         codes = {c.casefold(): c for c in connection.execute(select(Region.code)).scalars()}
         countries = {
@@ -78,13 +80,16 @@ def assert_warehouse_equals_truth(engine: Engine, truth: dict[str, Any]) -> None
     assert live == set(truth_deals), (
         f"missing {sorted(set(truth_deals) - live)[:5]}, extra {sorted(live - set(truth_deals))[:5]}"
     )
+    # Forecast category: the deal's own Forecast_Category__s, else its stage's (stages in the picklist only).
+    stage_category = {s["name"]: s["forecast_category"] for s in truth["stages"] if s["in_picklist"]}
     mismatches = []
     for deal_id, record in truth_deals.items():
         row = rows[deal_id]
         amount = None if record["Amount"] is None else Decimal(str(record["Amount"])).quantize(Decimal("0.01"))
-        expected = (amount, record["Stage"], expected_region(record, codes, countries))
-        if (row.amount, row.stage, row.region) != expected:
-            mismatches.append((deal_id, (row.amount, row.stage, row.region), expected))
+        category = record.get("Forecast_Category__s") or stage_category.get(record["Stage"])
+        expected = (amount, record["Stage"], expected_region(record, codes, countries), category)
+        if (row.amount, row.stage, row.region, row.forecast_category) != expected:
+            mismatches.append((deal_id, (row.amount, row.stage, row.region, row.forecast_category), expected))
     assert not mismatches, mismatches[:5]
     for deleted in truth["deleted"]:
         row = rows.get(int(deleted["id"]))

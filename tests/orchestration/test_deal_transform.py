@@ -167,3 +167,22 @@ def test_duplicate_ids_keep_the_newest_and_text_is_cut_to_column_width(context: 
 def test_empty_frame(context: DealTransformContext) -> None:
     result = transform_deals(records_to_frame([]), context)
     assert (result.rows, result.rejected) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("stage", "own", "expected"),
+    [
+        ("Qualification", None, "Pipeline"),  # no per-deal value: the stage's category
+        ("Qualification", "Best Case", "Best Case"),  # a rep's override wins
+        ("Qualification", {"name": "Committed", "id": "1"}, "Committed"),
+        ("Qualification", "", "Pipeline"),  # a blank CSV cell is unset
+        ("Qualification", "-None-", "Pipeline"),
+        ("Legacy Stage", None, None),  # unknown stage, no value: no category
+        ("Legacy Stage", "Omitted", "Omitted"),
+    ],
+)
+def test_forecast_category_is_the_deals_own_else_the_stages(
+    context: DealTransformContext, stage: str, own: object, expected: str | None
+) -> None:
+    raw = {"id": str(BASE_ID), "Stage": stage, "Forecast_Category__s": own}
+    assert _one(context, stage=stage, raw=raw)["forecast_category"] == expected
