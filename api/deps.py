@@ -7,19 +7,29 @@ than the work they do here.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.errors import ApiError
-from api.filters import DealFilters
-from api.queries.reference import region_codes
+from api.filters import QueryParams
+from api.known_values import check_pipeline_and_stage, check_region, region_codes
+from api.scalars import QueryText
 from api.scope import RegionScope
 from api.security import AuthenticationError, Claims, TokenVerifier
 
 BEARER_CHALLENGE = 'Bearer realm="pipeline-pulse"'
+# Declares the scheme in OpenAPI (so /docs has an Authorize button); the header is parsed below.
+BEARER_SCHEME = HTTPBearer(
+    scheme_name="bearerAuth",
+    bearerFormat="JWT",
+    description="A JWT from your identity provider (dev: `python -m api.tokens mint`), sent as "
+    "`Authorization: Bearer <token>`.",
+    auto_error=False,
+)
+P = TypeVar("P", bound=QueryParams)
 
 
 async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
@@ -37,7 +47,9 @@ def _unauthorized(message: str, error: str = "invalid_token") -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": challenge})
 
 
-async def current_claims(request: Request) -> Claims:
+async def current_claims(
+    request: Request, _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)]
+) -> Claims:
     """Verified claims from `Authorization: Bearer <jwt>`; tokens anywhere else (query string, cookies) are ignored."""
     header = request.headers.get("authorization")
     if not header:
@@ -55,46 +67,35 @@ async def current_claims(request: Request) -> Claims:
 ClaimsDep = Annotated[Claims, Depends(current_claims)]
 
 
-async def _known_regions(request: Request) -> frozenset[str]:
-    # Region codes change only by migration; read them once per process (so a cached answer needs no connection).
-    cached: frozenset[str] | None = getattr(request.app.state, "region_codes", None)
-    if cached is None:
-        engine: AsyncEngine = request.app.state.engine
-        async with engine.connect() as connection:
-            cached = await region_codes(connection)
-        request.app.state.region_codes = cached
-    return cached
-
-
 async def region_scope(
     request: Request,
     claims: ClaimsDep,
     region: Annotated[
-        str | None, Query(description="Restrict to one region; 403 if it is outside your token's regions.")
+        QueryText | None,
+        Query(description="Restrict to one region (a code of /regions); 403 if it is outside your token's regions."),
     ] = None,
 ) -> RegionScope:
     """The one place claims become a RegionScope; an explicit `region` narrows it (or is refused).
 
-    Runs before the endpoint, so a `region` outside the scope is refused before any response-cache lookup."""
-    scope = RegionScope.from_claims(claims, await _known_regions(request))
+    An unknown code is a 422 listing the known ones before the scope is looked at, so the answer is the same
+    for every caller and says nothing about other regions' data. Runs before the endpoint, so a `region`
+    outside the scope is refused before any response-cache lookup."""
+    await check_region(request, region)
+    scope = RegionScope.from_claims(claims, await region_codes(request))
     return scope.narrowed(region)
 
 
 ScopeDep = Annotated[RegionScope, Depends(region_scope)]
 
 
-async def deal_filters(
-    owner_id: Annotated[int | None, Query(description="Zoho user id of the deal owner.")] = None,
-    pipeline: Annotated[str | None, Query(max_length=120, description="Pipeline name.")] = None,
-    stage: Annotated[str | None, Query(max_length=120, description="Current stage.")] = None,
-    closing_from: Annotated[date | None, Query(description="Closing date on or after (YYYY-MM-DD).")] = None,
-    closing_to: Annotated[date | None, Query(description="Closing date on or before (YYYY-MM-DD).")] = None,
-) -> DealFilters:
-    if closing_from is not None and closing_to is not None and closing_from > closing_to:
-        raise ApiError(400, "bad_request", "closing_from must not be after closing_to")
-    return DealFilters(
-        owner_id=owner_id, pipeline=pipeline, stage=stage, closing_from=closing_from, closing_to=closing_to
-    )
+def query_params(model: type[P]) -> Any:
+    """`Annotated[Model, query_params(Model)]`: the endpoint's parameter model, validated (422 naming the
+    parameter) and its pipeline / stage checked against the warehouse's known values."""
 
+    async def dependency(request: Request, params: Any) -> Any:
+        await check_pipeline_and_stage(request, getattr(params, "pipeline", None), getattr(params, "stage", None))
+        return params
 
-FiltersDep = Annotated[DealFilters, Depends(deal_filters)]
+    # Real objects, not the strings of `from __future__ import annotations`: FastAPI reads them per model.
+    dependency.__annotations__ = {"request": Request, "params": Annotated[model, Query()], "return": model}
+    return Depends(dependency)

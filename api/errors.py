@@ -39,11 +39,17 @@ def error_response(status_code: int, code: str, message: str, headers: dict[str,
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status_code, headers=headers)
 
 
+_LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
 def _describe_validation(exc: RequestValidationError) -> str:
+    """`<parameter>: <what is wrong>` per error; a model-level check (e.g. an inverted range) names its
+    parameters in its message."""
     parts = []
     for error in exc.errors():
-        location = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
-        parts.append(f"{location}: {error.get('msg', 'invalid value')}")
+        location = ".".join(str(part) for part in error.get("loc", ()) if part not in _LOCATIONS)
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        parts.append(f"{location}: {message}" if location else message)
     return "; ".join(parts) or "invalid request"
 
 

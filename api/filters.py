@@ -1,22 +1,50 @@
-"""Filters shared by metrics and deal listings, already narrowed to the caller's scope."""
+"""The one filter model of the read API, and the base of every endpoint's query-parameter model.
+
+An endpoint declares ONE frozen model of all its query parameters (a `QueryParams` subclass, usually of
+`DealFilters`), received with `Annotated[Model, Query()]`. The model is what the SQL conditions are compiled
+from (api/queries/conditions.py) and what the response-cache key is derived from (api/response_cache.py), so
+a parameter cannot reach a query without also reaching the key. Region is not a field: it narrows the caller's
+RegionScope (api/deps.py), which both the conditions and the key take separately. Values that depend on
+warehouse contents (pipeline, stage) are checked against it by api/known_values.py.
+"""
 
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Hashable
 from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.scalars import QueryDate, QueryText, ZohoIdParam
 
 DealStatusFilter = Literal["open", "won", "lost", "all"]
 
 
-@dataclass(frozen=True, slots=True)
-class DealFilters:
-    owner_id: int | None = None
-    pipeline: str | None = None
-    stage: str | None = None
-    closing_from: date | None = None
-    closing_to: date | None = None
+class QueryParams(BaseModel):
+    """Base of the per-endpoint parameter models: immutable and hashable, so usable in a cache key."""
+
+    model_config = ConfigDict(frozen=True)
+
+    def cache_salt(self) -> Hashable:
+        """Anything besides the fields that the answer depends on (e.g. today's date); None for nothing."""
+        return None
+
+
+class DealFilters(QueryParams):
+    owner_id: ZohoIdParam | None = Field(None, description="Zoho user id of the deal owner (a string).")
+    pipeline: QueryText | None = Field(None, description="Pipeline name (one of /stages' pipelines).")
+    stage: QueryText | None = Field(
+        None, description="Current stage (a stage of `pipeline`, or of any pipeline without it; see /stages)."
+    )
+    closing_from: QueryDate | None = Field(None, description="Closing date on or after (YYYY-MM-DD).")
+    closing_to: QueryDate | None = Field(None, description="Closing date on or before (YYYY-MM-DD).")
+
+    @model_validator(mode="after")
+    def _ordered_closing_range(self) -> DealFilters:
+        if self.closing_from is not None and self.closing_to is not None and self.closing_from > self.closing_to:
+            raise ValueError("closing_from must not be after closing_to")
+        return self
 
     @property
     def month_aligned(self) -> bool:
@@ -27,5 +55,8 @@ class DealFilters:
         )
         return starts_ok and ends_ok
 
-    def cache_key(self) -> str:
-        return f"{self.owner_id}|{self.pipeline}|{self.stage}|{self.closing_from}|{self.closing_to}"
+    def only_filters(self) -> DealFilters:
+        """The filter fields alone (a subclass's extra parameters dropped)."""
+        if type(self) is DealFilters:
+            return self
+        return DealFilters(**{name: getattr(self, name) for name in DealFilters.model_fields})

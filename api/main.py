@@ -8,7 +8,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
@@ -18,6 +18,7 @@ from api.middleware import RequestIdLogFilter, RequestIdMiddleware
 from api.response_cache import CacheConfig, ResponseCache, version_poller
 from api.routers import deals, health, metrics, reference
 from api.security import TokenVerifier
+from api.strict_query import reject_unknown_query_parameters
 from pipeline_pulse.core.config import Settings
 from pipeline_pulse.core.db import create_async_db_engine, is_sqlite
 from pipeline_pulse.core.startup import settings_or_exit
@@ -25,8 +26,10 @@ from pipeline_pulse.core.startup import settings_or_exit
 API_PREFIX = "/api/v1"
 DESCRIPTION = """Region-scoped pipeline metrics from the Pipeline Pulse warehouse, in home currency.
 
-Every endpoint except /health and /ready needs `Authorization: Bearer <JWT>`; answers only ever include the
-regions in the token (`regions` claim, or all for `"*"` / role `admin`). Errors are `{"error": {"code", "message"}}`.
+Every endpoint except /health and /ready needs `Authorization: Bearer <JWT>` (the Authorize button); answers
+only ever include the regions in the token (`regions` claim, or all for `"*"` / role `admin`). Errors are
+`{"error": {"code", "message"}}`. Zoho ids are decimal strings in answers, paths and filters. Unknown query
+parameters, region codes, pipelines and stages are 422s that name the parameter.
 Metrics carry an ETag; send it back as If-None-Match to get 304 while nothing changed.
 
 Answers of the metrics endpoints, /deals pages, /regions and /stages are cached in each server process per
@@ -89,7 +92,7 @@ def create_app(
 
     app = FastAPI(
         title="Pipeline Pulse API",
-        version="1.0.0",
+        version="1.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # served offline by install_offline_docs
@@ -114,7 +117,7 @@ def create_app(
         )
     app.add_middleware(RequestIdMiddleware)
 
-    v1 = APIRouter(prefix=API_PREFIX)
+    v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_unknown_query_parameters)])
     v1.include_router(metrics.router)
     v1.include_router(deals.router)
     v1.include_router(reference.router)

@@ -5,12 +5,13 @@ A polling frontend asks the same questions between two syncs, and a metrics requ
 dependencies (JWT from the verified-token cache, RegionScope, query validation) and a dict lookup: no
 database connection, no query, no response model.
 
-Keys: `(endpoint, scope key, normalised parameters)` where the scope key is the sorted tuple of the caller's
-*effective* regions (after `region=` narrowing; `None` for all regions) as decided by the one RegionScope
-dependency; never the token or its subject. The answer of every cached endpoint is a function of exactly
-these (and of the warehouse data), so two callers with the same effective scope may share an entry and callers
-with different scopes never do. Parameters are the validated values FastAPI produced (dates, ints, literals),
-so `page=01` and `page=1` share an entry; time-dependent defaults (the summary's `as_of`) add today's UTC date.
+Keys come from ONE function, `response_key`: the route (the request path), the scope key
+(the sorted tuple of the caller's *effective* regions after `region=` narrowing, `None` for all regions, as
+decided by the one RegionScope dependency; never the token or its subject) and the endpoint's validated
+parameter model (api/filters.py: every field, plus its `cache_salt()`, e.g. today's date for the summary
+without `as_of`). No endpoint builds a key: `respond()` derives it, so a parameter added to a model is in the
+key. The answer of every cached endpoint is a function of exactly these (and of the warehouse data), so two
+callers with the same effective scope may share an entry and callers with different scopes never do.
 
 Freshness: a background task reads `pipeline_pulse.warehouse.data_version` every `poll_seconds` (default 1 s,
 `API_CACHE_VERSION_POLL_SECONDS`; 0 disables the cache) and clears the cache when the value changes; every
@@ -34,12 +35,12 @@ import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 
 from fastapi import Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from api.caching import CACHE_CONTROL
+from api.filters import QueryParams
 from api.scope import RegionScope
 from pipeline_pulse.warehouse.data_version import DATA_VERSION_QUERY
 
@@ -81,8 +82,12 @@ def scope_key(scope: RegionScope) -> tuple[str, ...] | None:
     return None if scope.regions is None else tuple(sorted(scope.regions))
 
 
-def today_utc() -> date:
-    return datetime.now(UTC).date()
+def response_key(request: Request, scope: RegionScope, params: QueryParams | None) -> Hashable:
+    """The one derivation of a response-cache key (see the module docstring)."""
+    path = request.scope["path"]  # the route, path parameters included
+    if params is None:
+        return (path, scope_key(scope))
+    return (path, scope_key(scope), params, params.cache_salt())
 
 
 class ResponseCache:
@@ -223,12 +228,21 @@ def render(request: Request, entry: CachedBody, *, conditional: bool) -> Respons
 Builder = Callable[[AsyncConnection], Awaitable[bytes]]
 
 
-async def respond(request: Request, key: Hashable, build: Builder, *, conditional: bool = False) -> Response:
-    """Serve `key` from the cache, or open a connection, `build` the body, store it and serve it.
+async def respond(
+    request: Request,
+    scope: RegionScope,
+    params: QueryParams | None,
+    build: Builder,
+    *,
+    conditional: bool = False,
+) -> Response:
+    """Serve the answer for (route, scope, params) from the cache, or open a connection, `build` the body, store
+    it and serve it. `build` must depend on nothing but these and the warehouse.
 
     Authentication and the scope check have already run (they are dependencies of the endpoint), so a hit
     never skips them; only the database and the response models are skipped."""
     cache: ResponseCache | None = request.app.state.response_cache
+    key = response_key(request, scope, params) if cache is not None else None
     entry = cache.get(key) if cache is not None else None
     if entry is None:
         generation = cache.generation if cache is not None else 0

@@ -1,4 +1,5 @@
-"""Response models. Money is home currency as a decimal string (exact); rates are floats in [0, 1]."""
+"""Response models. Money is home currency as a decimal string (exact); rates are floats in [0, 1]; every
+Zoho id (64-bit) is a decimal string (`ZohoId`), since a JSON number above 2^53 loses digits in a browser."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from decimal import Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from api.scalars import ID_EXAMPLE, ZohoId
 
 Source = Literal["mart", "deals"]
 
@@ -89,7 +92,7 @@ class RegionGroup(GroupFigures):
 
 
 class OwnerGroup(GroupFigures):
-    owner_id: int | None
+    owner_id: ZohoId | None
     owner_name: str | None
 
 
@@ -135,7 +138,7 @@ class OwnerGroups(BaseModel):
             "deal_status": "open",
             "items": [
                 {
-                    "owner_id": 100,
+                    "owner_id": "4876876000000224001",
                     "owner_name": "Ana",
                     "deal_count": 2,
                     "amount": "400.00",
@@ -231,10 +234,10 @@ class Movement(BaseModel):
 
 class DealOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-    id: int
+    id: ZohoId
     deal_name: str | None
     account_name: str | None
-    owner_id: int | None
+    owner_id: ZohoId | None
     owner_name: str | None
     stage: str
     pipeline: str | None
@@ -255,10 +258,10 @@ class DealPage(BaseModel):
         {
             "items": [
                 {
-                    "id": 1,
+                    "id": ID_EXAMPLE,
                     "deal_name": "Acme renewal",
                     "account_name": "Acme",
-                    "owner_id": 100,
+                    "owner_id": "4876876000000224001",
                     "owner_name": "Ana",
                     "stage": "Qualification",
                     "pipeline": "Standard",
@@ -287,7 +290,7 @@ class DealPage(BaseModel):
 
 class StageHistoryOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-    id: int
+    id: ZohoId
     stage: str
     entered_at: datetime
     left_at: datetime | None

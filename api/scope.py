@@ -56,16 +56,22 @@ class RegionScope:
 
     @staticmethod
     def bound_clause(
-        column: InstrumentedAttribute[str] | ColumnElement[str], *, all_regions: bool
+        column: InstrumentedAttribute[str] | ColumnElement[str],
+        *,
+        all_regions: bool,
+        regions: list[str] | None = None,
     ) -> ColumnElement[bool]:
-        """`clause` for a statement built once and reused: the regions come from `bind_params()` at execution.
+        """`clause` for a statement built once and reused: the regions come from `bind_params()` at execution
+        (or are attached now when `regions` is given).
 
         A statement built with all_regions=False cannot run without the scope's values (missing bind parameter
         error), so a reused statement can never silently drop the filter.
         """
         if all_regions:
             return true()
-        return column.in_(bindparam(SCOPE_PARAM, expanding=True))
+        if regions is None:
+            return column.in_(bindparam(SCOPE_PARAM, expanding=True))
+        return column.in_(bindparam(SCOPE_PARAM, regions, expanding=True))
 
     def bind_params(self) -> dict[str, Any]:
         return {} if self.regions is None else {SCOPE_PARAM: sorted(self.regions)}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import Integer, Select, bindparam, select
@@ -11,17 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from api.errors import ApiError
-from api.filters import DealFilters
+from api.params import DealListParams, DealSort
 from api.queries.sources import FactSource, Shape, deals_source
 from api.schemas import DealDetail, DealOut, DealPage, StageHistoryOut
 from api.scope import RegionScope
 from pipeline_pulse.models import Deal, DealStageHistory
 
-MAX_PAGE_SIZE = 200
 MAX_OFFSET = 100_000  # deeper pages make the database skip too many rows; narrow the filters instead
-DealSort = Literal[
-    "id", "-id", "amount_home", "-amount_home", "closing_date", "-closing_date", "modified_time", "-modified_time"
-]
 _SORT_COLUMNS = {
     "id": Deal.id,
     "amount_home": Deal.amount_home,
@@ -62,24 +58,15 @@ def _page_statement(source: FactSource, shape: Shape, sort: DealSort) -> Select[
 _DEAL_LIST = TypeAdapter(list[DealOut])
 
 
-async def list_deals(
-    connection: AsyncConnection,
-    scope: RegionScope,
-    filters: DealFilters,
-    deal_status: str,
-    sort: DealSort,
-    page: int,
-    page_size: int,
-) -> DealPage:
-    if page_size > MAX_PAGE_SIZE:
-        raise ApiError(400, "bad_request", f"page_size must be at most {MAX_PAGE_SIZE}")
+async def list_deals(connection: AsyncConnection, scope: RegionScope, params: DealListParams) -> DealPage:
+    page, page_size = params.page, params.page_size
     offset = (page - 1) * page_size
     if offset > MAX_OFFSET:
         raise ApiError(400, "bad_request", f"page too deep (offset > {MAX_OFFSET}); narrow the filters")
     source = deals_source(connection.dialect.name)
-    shape, params = source.bound(scope, filters, deal_status)
-    params.update(page_offset=offset, page_limit=page_size + 1)
-    deals = (await connection.execute(_page_statement(source, shape, sort), params)).all()
+    shape, values = source.bound(scope, params.only_filters(), params.deal_status)
+    values.update(page_offset=offset, page_limit=page_size + 1)
+    deals = (await connection.execute(_page_statement(source, shape, params.sort), values)).all()
     return DealPage(
         items=_DEAL_LIST.validate_python(deals[:page_size], from_attributes=True),
         page=page,

@@ -8,7 +8,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.filters import DealFilters
-from api.queries.sources import deals_source
+from api.queries.conditions import DEALS, where
 from api.schemas import FunnelStep
 from api.scope import RegionScope
 from pipeline_pulse.models import Deal, DealStageHistory, PipelineStage
@@ -38,15 +38,9 @@ async def funnel(
             .order_by(PipelineStage.sequence)
         )
     ).all()
-    deal_conditions = deals_source(connection.dialect.name).where(
-        scope,
-        DealFilters(
-            owner_id=filters.owner_id,
-            pipeline=pipeline,
-            stage=None,
-            closing_from=filters.closing_from,
-            closing_to=filters.closing_to,
-        ),
+    # The funnel spans every stage of its pipeline: the stage filter does not apply.
+    deal_conditions = where(
+        DEALS, scope, filters.only_filters().model_copy(update={"pipeline": pipeline, "stage": None})
     )
     history_conditions = []
     if entered_from is not None:

@@ -11,7 +11,8 @@ from sqlalchemy import Select, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.filters import DealFilters
-from api.queries.sources import FactSource, Shape, choose_source, deals_source
+from api.queries.conditions import DEALS, Shape, where
+from api.queries.sources import FactSource, choose_source
 from api.schemas import OwnerGroup, RegionGroup, StageGroup, Summary
 from api.scope import RegionScope
 from pipeline_pulse.models import CrmUser, Deal, PipelineStage
@@ -32,7 +33,7 @@ def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> float | None
 
 def _status_sum(source: FactSource, measure: Any, status: str) -> Any:
     """Σ measure over one status, from the grouped source (mart: already summed; deals: per row)."""
-    return func.coalesce(func.sum(case((source.deal_status == status, measure), else_=0)), 0)
+    return func.coalesce(func.sum(case((source.columns.deal_status == status, measure), else_=0)), 0)
 
 
 @lru_cache(maxsize=256)
@@ -124,11 +125,10 @@ async def stale_open_deals(
     connection: AsyncConnection, scope: RegionScope, filters: DealFilters, as_of: date, stale_after_days: int
 ) -> int:
     """Open live deals that are stale on `as_of` (see metrics_mart.stale_condition), counted on `deals`."""
-    source = deals_source(connection.dialect.name)
     query = (
         select(func.count())
         .select_from(Deal)
-        .where(source.where(scope, filters, "open"), stale_condition(as_of, stale_after_days))
+        .where(where(DEALS, scope, filters, "open"), stale_condition(as_of, stale_after_days))
     )
     return int((await connection.execute(query)).scalar_one())
 
@@ -137,14 +137,14 @@ async def stale_open_deals(
 def _by_stage_statement(source: FactSource, shape: Shape) -> Select[Any]:
     grouped = (
         select(
-            source.pipeline.label("pipeline"),
-            source.stage.label("stage"),
+            source.columns.pipeline.label("pipeline"),
+            source.columns.stage.label("stage"),
             source.deal_count.label("deal_count"),
             source.amount.label("amount"),
             source.weighted.label("weighted"),
         )
         .where(source.bound_where(shape))
-        .group_by(source.pipeline, source.stage)
+        .group_by(source.columns.pipeline, source.columns.stage)
         .subquery()
     )
     return (
@@ -182,10 +182,10 @@ async def by_stage(
 @lru_cache(maxsize=256)
 def _by_region_statement(source: FactSource, shape: Shape) -> Select[Any]:
     return (
-        select(source.region, source.deal_count, source.amount, source.weighted)
+        select(source.columns.region, source.deal_count, source.amount, source.weighted)
         .where(source.bound_where(shape))
-        .group_by(source.region)
-        .order_by(source.region)
+        .group_by(source.columns.region)
+        .order_by(source.columns.region)
     )
 
 
@@ -205,13 +205,13 @@ async def by_region(
 def _by_owner_statement(source: FactSource, shape: Shape) -> Select[Any]:
     grouped = (
         select(
-            source.owner_id.label("owner_id"),
+            source.columns.owner_id.label("owner_id"),
             source.deal_count.label("deal_count"),
             source.amount.label("amount"),
             source.weighted.label("weighted"),
         )
         .where(source.bound_where(shape))
-        .group_by(source.owner_id)
+        .group_by(source.columns.owner_id)
         .subquery()
     )
     return (

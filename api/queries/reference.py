@@ -19,11 +19,6 @@ def _columns(model: type[Base], schema: type[BaseModel]) -> list[KeyedColumnElem
     return [model.__table__.c[name] for name in schema.model_fields]
 
 
-async def region_codes(connection: AsyncConnection) -> frozenset[str]:
-    """All known region codes (not scoped: used to decide whether a token's claim is usable)."""
-    return frozenset((await connection.execute(select(Region.code))).scalars())
-
-
 async def regions(connection: AsyncConnection, scope: RegionScope) -> list[RegionOut]:
     query = select(*_columns(Region, RegionOut)).where(scope.clause(Region.code)).order_by(Region.code)
     rows = (await connection.execute(query)).all()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.errors import ApiError
 from api.filters import DealFilters
+from api.queries.conditions import SNAPSHOTS, where
 from api.queries.metrics import money
 from api.schemas import Movement, TrendPoint
 from api.scope import RegionScope
@@ -17,21 +18,6 @@ from pipeline_pulse.models import DealSnapshot
 
 Interval = Literal["day", "week", "month"]
 MAX_PERIODS = 1000
-
-
-def _snapshot_conditions(scope: RegionScope, filters: DealFilters) -> list:  # type: ignore[type-arg]
-    conditions = [scope.clause(DealSnapshot.region)]
-    if filters.owner_id is not None:
-        conditions.append(DealSnapshot.owner_id == filters.owner_id)
-    if filters.pipeline is not None:
-        conditions.append(DealSnapshot.pipeline == filters.pipeline)
-    if filters.stage is not None:
-        conditions.append(DealSnapshot.stage == filters.stage)
-    if filters.closing_from is not None:
-        conditions.append(DealSnapshot.closing_date >= filters.closing_from)
-    if filters.closing_to is not None:
-        conditions.append(DealSnapshot.closing_date <= filters.closing_to)
-    return conditions
 
 
 def periods(start: date, end: date, interval: Interval) -> list[tuple[date, date]]:
@@ -86,8 +72,7 @@ async def trend(
             )
             .where(
                 DealSnapshot.snapshot_date.between(start, end),
-                DealSnapshot.deal_status == "open",
-                *_snapshot_conditions(scope, filters),
+                where(SNAPSHOTS, scope, filters, "open"),
             )
             .group_by(DealSnapshot.snapshot_date)
         )
@@ -143,7 +128,7 @@ async def movement(
     for day in (start, end):
         if not await _has_snapshot(connection, day):
             raise ApiError(404, "not_found", f"no snapshot on {day.isoformat()}")
-    conditions = _snapshot_conditions(scope, filters)
+    conditions = where(SNAPSHOTS, scope, filters)
     amount = func.coalesce(DealSnapshot.amount_home, 0)
     zero = literal(0)
     at_start = select(
@@ -154,7 +139,7 @@ async def movement(
         zero.label("open_end"),
         zero.label("won_end"),
         zero.label("lost_end"),
-    ).where(DealSnapshot.snapshot_date == start, DealSnapshot.deal_status == "open", *conditions)
+    ).where(DealSnapshot.snapshot_date == start, DealSnapshot.deal_status == "open", conditions)
     at_end = select(
         DealSnapshot.deal_id,
         zero,
@@ -163,7 +148,7 @@ async def movement(
         case((DealSnapshot.deal_status == "open", 1), else_=0),
         case((DealSnapshot.deal_status == "won", 1), else_=0),
         case((DealSnapshot.deal_status == "lost", 1), else_=0),
-    ).where(DealSnapshot.snapshot_date == end, *conditions)
+    ).where(DealSnapshot.snapshot_date == end, conditions)
     both = union_all(at_start, at_end).subquery()
     per_deal = (
         select(

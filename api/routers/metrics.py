@@ -1,95 +1,75 @@
 """/api/v1/metrics/*: aggregates in home currency, scoped to the caller's regions, with ETags.
 
-Every answer goes through the response cache (api/response_cache.py), keyed by the endpoint, the effective
-region scope and the validated parameters; the query runs only on a miss."""
+Every answer goes through the response cache (api/response_cache.py), keyed by the route, the effective
+region scope and the endpoint's parameter model (api/params.py); the query runs only on a miss."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.caching import model_json
-from api.deps import FiltersDep, ScopeDep
-from api.filters import DealStatusFilter
+from api.deps import ScopeDep, query_params
+from api.params import FunnelParams, GroupParams, MovementParams, SummaryParams, TrendParams
 from api.queries import funnel as funnel_queries
 from api.queries import metrics as metric_queries
 from api.queries import snapshots as snapshot_queries
-from api.response_cache import respond, scope_key, today_utc
+from api.response_cache import respond
 from api.routers.common import AUTH_ERRORS
 from api.schemas import Funnel, Movement, OwnerGroups, RegionGroups, StageGroups, Summary, Trend
 
 router = APIRouter(prefix="/metrics", tags=["metrics"], responses=AUTH_ERRORS)
 
-StatusQuery = Annotated[DealStatusFilter, Query(description="Which deals to group: open (default), won, lost or all.")]
-FromQuery = Annotated[date, Query(alias="from", description="First day (YYYY-MM-DD).")]
-ToQuery = Annotated[date, Query(alias="to", description="Last day (YYYY-MM-DD).")]
 SOURCE_NOTE = (
     " Answered from the metrics mart unless closing_from / closing_to are not whole months, then from `deals`."
 )
+Groups = Annotated[GroupParams, query_params(GroupParams)]
 
 
 @router.get(
     "/summary", response_model=Summary, summary="Pipeline summary", description="Headline figures." + SOURCE_NOTE
 )
 async def get_summary(
-    request: Request,
-    scope: ScopeDep,
-    filters: FiltersDep,
-    as_of: Annotated[
-        date | None, Query(description="Reference day for staleness (default: the mart's refresh day, UTC).")
-    ] = None,
-    stale_after_days: Annotated[
-        int, Query(ge=1, le=3650, description="Days without change that make a deal stale.")
-    ] = 30,
+    request: Request, scope: ScopeDep, params: Annotated[SummaryParams, query_params(SummaryParams)]
 ) -> Response:
     async def build(connection: AsyncConnection) -> bytes:
-        return model_json(await metric_queries.summary(connection, scope, filters, as_of, stale_after_days))
+        filters = params.only_filters()
+        return model_json(
+            await metric_queries.summary(connection, scope, filters, params.as_of, params.stale_after_days)
+        )
 
-    # Without as_of the stale count may be "as of today": the day is part of the key.
-    day = today_utc() if as_of is None else None
-    key = ("summary", scope_key(scope), filters, as_of, stale_after_days, day)
-    return await respond(request, key, build, conditional=True)
+    return await respond(request, scope, params, build, conditional=True)
 
 
 @router.get(
     "/by-stage", response_model=StageGroups, description="Per pipeline and stage, in stage sequence." + SOURCE_NOTE
 )
-async def get_by_stage(
-    request: Request, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
-) -> Response:
+async def get_by_stage(request: Request, scope: ScopeDep, params: Groups) -> Response:
     async def build(connection: AsyncConnection) -> bytes:
-        source, items = await metric_queries.by_stage(connection, scope, filters, deal_status)
-        return model_json(StageGroups(source=source, deal_status=deal_status, items=items))  # type: ignore[arg-type]
+        source, items = await metric_queries.by_stage(connection, scope, params.only_filters(), params.deal_status)
+        return model_json(StageGroups(source=source, deal_status=params.deal_status, items=items))  # type: ignore[arg-type]
 
-    key = ("by_stage", scope_key(scope), filters, deal_status)
-    return await respond(request, key, build, conditional=True)
+    return await respond(request, scope, params, build, conditional=True)
 
 
 @router.get("/by-region", response_model=RegionGroups, description="Per region." + SOURCE_NOTE)
-async def get_by_region(
-    request: Request, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
-) -> Response:
+async def get_by_region(request: Request, scope: ScopeDep, params: Groups) -> Response:
     async def build(connection: AsyncConnection) -> bytes:
-        source, items = await metric_queries.by_region(connection, scope, filters, deal_status)
-        return model_json(RegionGroups(source=source, deal_status=deal_status, items=items))  # type: ignore[arg-type]
+        source, items = await metric_queries.by_region(connection, scope, params.only_filters(), params.deal_status)
+        return model_json(RegionGroups(source=source, deal_status=params.deal_status, items=items))  # type: ignore[arg-type]
 
-    key = ("by_region", scope_key(scope), filters, deal_status)
-    return await respond(request, key, build, conditional=True)
+    return await respond(request, scope, params, build, conditional=True)
 
 
 @router.get("/by-owner", response_model=OwnerGroups, description="Per owner, largest amount first." + SOURCE_NOTE)
-async def get_by_owner(
-    request: Request, scope: ScopeDep, filters: FiltersDep, deal_status: StatusQuery = "open"
-) -> Response:
+async def get_by_owner(request: Request, scope: ScopeDep, params: Groups) -> Response:
     async def build(connection: AsyncConnection) -> bytes:
-        source, items = await metric_queries.by_owner(connection, scope, filters, deal_status)
-        return model_json(OwnerGroups(source=source, deal_status=deal_status, items=items))  # type: ignore[arg-type]
+        source, items = await metric_queries.by_owner(connection, scope, params.only_filters(), params.deal_status)
+        return model_json(OwnerGroups(source=source, deal_status=params.deal_status, items=items))  # type: ignore[arg-type]
 
-    key = ("by_owner", scope_key(scope), filters, deal_status)
-    return await respond(request, key, build, conditional=True)
+    return await respond(request, scope, params, build, conditional=True)
 
 
 @router.get(
@@ -99,21 +79,15 @@ async def get_by_owner(
     "period (deal_snapshots).",
 )
 async def get_trend(
-    request: Request,
-    scope: ScopeDep,
-    filters: FiltersDep,
-    start: FromQuery,
-    end: ToQuery,
-    interval: Annotated[
-        snapshot_queries.Interval, Query(description="day, week (ISO, Monday first) or month.")
-    ] = "month",
+    request: Request, scope: ScopeDep, params: Annotated[TrendParams, query_params(TrendParams)]
 ) -> Response:
     async def build(connection: AsyncConnection) -> bytes:
-        items = await snapshot_queries.trend(connection, scope, filters, start, end, interval)
-        return model_json(Trend(interval=interval, items=items))
+        items = await snapshot_queries.trend(
+            connection, scope, params.only_filters(), params.start, params.end, params.interval
+        )
+        return model_json(Trend(interval=params.interval, items=items))
 
-    key = ("trend", scope_key(scope), filters, start, end, interval)
-    return await respond(request, key, build, conditional=True)
+    return await respond(request, scope, params, build, conditional=True)
 
 
 @router.get(
@@ -124,19 +98,15 @@ async def get_trend(
     "(deal_stage_history joined to deals).",
 )
 async def get_funnel(
-    request: Request,
-    scope: ScopeDep,
-    filters: FiltersDep,
-    pipeline: Annotated[str, Query(max_length=120, description="Pipeline name.")],
-    start: Annotated[date | None, Query(alias="from", description="History entered on or after.")] = None,
-    end: Annotated[date | None, Query(alias="to", description="History entered on or before.")] = None,
+    request: Request, scope: ScopeDep, params: Annotated[FunnelParams, query_params(FunnelParams)]
 ) -> Response:
     async def build(connection: AsyncConnection) -> bytes:
-        steps = await funnel_queries.funnel(connection, scope, filters, pipeline, start, end)
-        return model_json(Funnel(pipeline=pipeline, steps=steps))
+        steps = await funnel_queries.funnel(
+            connection, scope, params.only_filters(), params.pipeline, params.start, params.end
+        )
+        return model_json(Funnel(pipeline=params.pipeline, steps=steps))
 
-    key = ("funnel", scope_key(scope), filters, pipeline, start, end)
-    return await respond(request, key, build, conditional=True)
+    return await respond(request, scope, params, build, conditional=True)
 
 
 @router.get(
@@ -152,11 +122,12 @@ async def get_funnel(
     ),
 )
 async def get_movement(
-    request: Request, scope: ScopeDep, filters: FiltersDep, start: FromQuery, end: ToQuery
+    request: Request, scope: ScopeDep, params: Annotated[MovementParams, query_params(MovementParams)]
 ) -> Response:
     async def build(connection: AsyncConnection) -> bytes:
-        result: Movement = await snapshot_queries.movement(connection, scope, filters, start, end)
+        result: Movement = await snapshot_queries.movement(
+            connection, scope, params.only_filters(), params.start, params.end
+        )
         return model_json(result)
 
-    key = ("movement", scope_key(scope), filters, start, end)
-    return await respond(request, key, build, conditional=True)
+    return await respond(request, scope, params, build, conditional=True)

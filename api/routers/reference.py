@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.caching import json_response
-from api.deps import ConnectionDep, ScopeDep
+from api.deps import ConnectionDep, ScopeDep, query_params
+from api.params import StageListParams
 from api.queries import reference
-from api.response_cache import respond, scope_key
+from api.response_cache import respond
 from api.routers.common import AUTH_ERRORS
 from api.schemas import RegionOut, StageOut, SyncStatus
 
@@ -25,17 +26,17 @@ async def list_regions(request: Request, scope: ScopeDep) -> Response:
     async def build(connection: AsyncConnection) -> bytes:
         return _REGIONS.dump_json(await reference.regions(connection, scope))
 
-    return await respond(request, ("regions", scope_key(scope)), build)
+    return await respond(request, scope, None, build)
 
 
 @router.get("/stages", response_model=list[StageOut], description="Stages per pipeline, in sequence.")
 async def list_stages(
-    request: Request, scope: ScopeDep, pipeline: Annotated[str | None, Query(max_length=120)] = None
+    request: Request, scope: ScopeDep, params: Annotated[StageListParams, query_params(StageListParams)]
 ) -> Response:
     async def build(connection: AsyncConnection) -> bytes:
-        return _STAGES.dump_json(await reference.stages(connection, scope, pipeline))
+        return _STAGES.dump_json(await reference.stages(connection, scope, params.pipeline))
 
-    return await respond(request, ("stages", scope_key(scope), pipeline), build)
+    return await respond(request, scope, params, build)
 
 
 @router.get(

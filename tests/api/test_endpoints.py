@@ -109,13 +109,13 @@ def test_by_region_and_by_owner(seeded_api: ApiClient) -> None:
         "Americas": (1, d("700"), d("70")),
     }
     owners = seeded_api.get(f"{V1}/metrics/by-owner", **ADMIN).json()["items"]
-    assert [(i["owner_id"], i["owner_name"], d(i["amount"])) for i in owners] == [
+    assert [(int(i["owner_id"]), i["owner_name"], d(i["amount"])) for i in owners] == [
         (200, "Ben", d("4000")),
         (100, "Ana", d("3000")),
         (300, "Chloe", d("700")),
     ]
     won = seeded_api.get(f"{V1}/metrics/by-owner", params={"deal_status": "won", "owner_id": 200}, **ADMIN).json()
-    assert [(i["owner_id"], i["deal_count"], d(i["amount"])) for i in won["items"]] == [(200, 1, d("1000"))]
+    assert [(i["owner_id"], i["deal_count"], d(i["amount"])) for i in won["items"]] == [("200", 1, d("1000"))]
 
 
 def test_trend_by_month_and_day(seeded_api: ApiClient) -> None:
@@ -192,13 +192,13 @@ def test_funnel(seeded_api: ApiClient) -> None:
 
 def test_deals_listing_pages_and_sorting(seeded_api: ApiClient) -> None:
     first = seeded_api.get(f"{V1}/deals", params={"page_size": 2}).json()
-    assert ([i["id"] for i in first["items"]], first["has_more"]) == ([4, 3], True)
+    assert ([i["id"] for i in first["items"]], first["has_more"]) == (["4", "3"], True)
     second = seeded_api.get(f"{V1}/deals", params={"page_size": 2, "page": 2}).json()
-    assert ([i["id"] for i in second["items"]], second["has_more"]) == ([2, 1], False)
+    assert ([i["id"] for i in second["items"]], second["has_more"]) == (["2", "1"], False)
     by_amount = seeded_api.get(f"{V1}/deals", params={"sort": "amount_home"}).json()
-    assert [i["id"] for i in by_amount["items"]] == [4, 1, 2, 3]
+    assert [i["id"] for i in by_amount["items"]] == ["4", "1", "2", "3"]
     open_emea = seeded_api.get(f"{V1}/deals", params={"deal_status": "open"}, regions=["EMEA", "Americas"]).json()
-    assert sorted(i["id"] for i in open_emea["items"]) == [5, 7]
+    assert sorted(i["id"] for i in open_emea["items"]) == ["5", "7"]
     too_big = seeded_api.get(f"{V1}/deals", params={"page_size": 500})
     assert too_big.status_code == 422
     assert "page_size" in too_big.json()["error"]["message"]
@@ -206,7 +206,7 @@ def test_deals_listing_pages_and_sorting(seeded_api: ApiClient) -> None:
 
 def test_deal_detail_and_scope(seeded_api: ApiClient) -> None:
     deal = seeded_api.get(f"{V1}/deals/3").json()
-    assert (deal["id"], deal["region"], d(deal["amount_home"])) == (3, "APAC", d("3000"))
+    assert (deal["id"], deal["region"], d(deal["amount_home"])) == ("3", "APAC", d("3000"))
     assert [h["stage"] for h in deal["stage_history"]] == ["Qualification", "Proposal", "Negotiation", "Closed Won"]
     hidden = seeded_api.get(f"{V1}/deals/5")  # EMEA: exists, but not for an APAC token
     absent = seeded_api.get(f"{V1}/deals/999")
@@ -257,8 +257,11 @@ def test_errors_validation_health_ready(seeded_api: ApiClient) -> None:
     reversed_range = seeded_api.get(
         f"{V1}/metrics/summary", params={"closing_from": "2026-03-01", "closing_to": "2026-02-01"}
     )
-    assert reversed_range.status_code == 400
-    assert reversed_range.json()["error"]["code"] == "bad_request"
+    assert reversed_range.status_code == 422
+    assert reversed_range.json()["error"] == {
+        "code": "validation_error",
+        "message": "closing_from must not be after closing_to",
+    }
     unknown = seeded_api.client.get(f"{V1}/nowhere")
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "not_found"

@@ -63,8 +63,8 @@ def test_reused_statements_never_mix_scopes_or_filters(seeded_api: ApiClient) ->
     # Same shape (owner filter), different owners.
     ana = seeded_api.get(f"{V1}/metrics/by-owner", params={"owner_id": 100}, role="admin").json()["items"]
     ben = seeded_api.get(f"{V1}/metrics/by-owner", params={"owner_id": 200}, role="admin").json()["items"]
-    assert [item["owner_id"] for item in ana] == [100]
-    assert [item["owner_id"] for item in ben] == [200]
+    assert [item["owner_id"] for item in ana] == ["100"]
+    assert [item["owner_id"] for item in ben] == ["200"]
 
 
 def test_nulls_sort_last_in_both_directions(seeded_api: ApiClient, sync_engine: Engine) -> None:
@@ -79,5 +79,5 @@ def test_nulls_sort_last_in_both_directions(seeded_api: ApiClient, sync_engine: 
     for field in ("amount_home", "closing_date", "modified_time"):
         for sort in (field, f"-{field}"):
             ids = [item["id"] for item in seeded_api.get(f"{V1}/deals", params={"sort": sort}).json()["items"]]
-            assert ids[-1] == 30, (sort, ids)
-            assert 31 in ids
+            assert ids[-1] == "30", (sort, ids)
+            assert "31" in ids

@@ -57,7 +57,7 @@ def test_real_http_round_trip(live_server: tuple[str, str]) -> None:
 
         deals = client.get("/api/v1/deals", headers={**auth, "Accept-Encoding": "gzip"}, params={"page_size": 200})
         assert deals.headers["content-encoding"] == "gzip"
-        assert sorted(item["id"] for item in deals.json()["items"]) == [1, 2, 3, 4, 5, 6]
+        assert sorted(item["id"] for item in deals.json()["items"]) == ["1", "2", "3", "4", "5", "6"]
 
         preflight = client.options(
             "/api/v1/metrics/summary",

@@ -87,7 +87,7 @@ def test_no_endpoint_leaks_outside_the_scope(
 
     deals = seeded_api.get(f"{V1}/deals", params={**filters, "page_size": 200}, **auth).json()
     assert seeded_api.get(f"{V1}/deals", params={**filters, "page_size": 200}, **auth).json() == deals  # a hit
-    assert sorted(item["id"] for item in deals["items"]) == sorted(row["id"] for row in expected)
+    assert sorted(int(item["id"]) for item in deals["items"]) == sorted(row["id"] for row in expected)
     for row in DEAL_ROWS:
         status = seeded_api.get(f"{V1}/deals/{row['id']}", **auth).status_code
         assert status == (200 if row["deleted_at"] is None and row["region"] in allowed else 404)

@@ -1,0 +1,87 @@
+"""Each endpoint's query-parameter model (see api/filters.py for the rules every model follows).
+
+Receive one with `params: Annotated[SummaryParams, Query()]`. A new endpoint adds its model here, derived
+from `DealFilters` when it filters deals, so the filters, their validation, the SQL conditions and the cache
+key stay the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from datetime import UTC, date, datetime
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from api.filters import DealFilters, DealStatusFilter, QueryParams
+from api.scalars import QueryDate, QueryText
+
+Interval = Literal["day", "week", "month"]
+DealSort = Literal[
+    "id", "-id", "amount_home", "-amount_home", "closing_date", "-closing_date", "modified_time", "-modified_time"
+]
+MAX_PAGE_SIZE = 200
+STALE_AFTER_DAYS_MAX = 3650
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+class SummaryParams(DealFilters):
+    as_of: QueryDate | None = Field(
+        None, description="Reference day for staleness (default: the mart's refresh day, UTC)."
+    )
+    stale_after_days: int = Field(
+        30, ge=1, le=STALE_AFTER_DAYS_MAX, description="Days without change that make a deal stale."
+    )
+
+    def cache_salt(self) -> Hashable:
+        # Without as_of the stale count may be "as of today".
+        return today_utc() if self.as_of is None else None
+
+
+class GroupParams(DealFilters):
+    deal_status: DealStatusFilter = Field("open", description="Which deals to group: open (default), won, lost or all.")
+
+
+class _DayRange(DealFilters):
+    start: QueryDate = Field(alias="from", description="First day (YYYY-MM-DD).")
+    end: QueryDate = Field(alias="to", description="Last day (YYYY-MM-DD).")
+
+    @model_validator(mode="after")
+    def _ordered_days(self) -> _DayRange:
+        if self.start > self.end:
+            raise ValueError("from must not be after to")
+        return self
+
+
+class TrendParams(_DayRange):
+    interval: Interval = Field("month", description="day, week (ISO, Monday first) or month.")
+
+
+class MovementParams(_DayRange):
+    pass
+
+
+class FunnelParams(DealFilters):
+    pipeline: QueryText = Field(description="Pipeline name (one of /stages' pipelines).")
+    start: QueryDate | None = Field(None, alias="from", description="History entered on or after (YYYY-MM-DD).")
+    end: QueryDate | None = Field(None, alias="to", description="History entered on or before (YYYY-MM-DD).")
+
+    @model_validator(mode="after")
+    def _ordered_days(self) -> FunnelParams:
+        if self.start is not None and self.end is not None and self.start > self.end:
+            raise ValueError("from must not be after to")
+        return self
+
+
+class DealListParams(DealFilters):
+    deal_status: DealStatusFilter = Field("all", description="open, won, lost or all (default).")
+    sort: DealSort = Field("-id", description="Field, '-' prefix for descending.")
+    page: int = Field(1, ge=1, le=10_000, description="1-based page number.")
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description=f"At most {MAX_PAGE_SIZE}.")
+
+
+class StageListParams(QueryParams):
+    pipeline: QueryText | None = Field(None, description="Only this pipeline's stages.")

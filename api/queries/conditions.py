@@ -1,0 +1,159 @@
+"""The one compiler from (RegionScope, DealFilters, deal status) to SQL conditions, for every table that holds
+deal facts: the metrics mart, `deals`, `deal_snapshots` (and any table mapped by a `FilterColumns`).
+
+Building a SQLAlchemy statement costs more Python time than running it on the mart, so hot statements are
+built once per *shape* (which conditions are present, whether the scope is all regions) with named bind
+parameters, then executed with the values: `compile_filters()` gives both, `conditions()` the bound clause of
+a shape (cache statements on `(columns, shape)`). `where()` is the same clause with the values attached, for
+statements built per request. Bind names are fixed (`f_<filter>`, `scope_regions`), so one statement may use
+the conditions of several tables as long as the values are the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, bindparam
+
+from api.filters import DealFilters
+from api.scope import SCOPE_PARAM, RegionScope
+from pipeline_pulse.models import Deal, DealSnapshot, PipelineMetric
+
+StatusArg = str | None  # "open" / "won" / "lost"; None or "all" for no status condition
+
+
+@dataclass(frozen=True, eq=False)  # identity equality: one instance per table, a key of statement caches
+class FilterColumns:
+    """Where one table keeps the filtered facts. `closing_is_month`: `closing` holds the first day of the
+    closing month (the mart), so only whole-month ranges can be answered from it (`DealFilters.month_aligned`)."""
+
+    name: str
+    region: Any
+    owner_id: Any
+    pipeline: Any
+    stage: Any
+    deal_status: Any
+    closing: Any
+    closing_is_month: bool = False
+    base: tuple[ColumnElement[bool], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """Which conditions a filtered query has; with its FilterColumns it identifies one cached statement."""
+
+    all_regions: bool
+    owner_id: bool
+    pipeline: bool
+    stage: bool
+    closing_from: bool
+    closing_to: bool
+    deal_status: bool
+
+
+def _has_status(deal_status: StatusArg) -> bool:
+    return deal_status is not None and deal_status != "all"
+
+
+def _closing_value(columns: FilterColumns, day: date) -> date:
+    return day.replace(day=1) if columns.closing_is_month else day
+
+
+def compile_filters(
+    columns: FilterColumns, scope: RegionScope, filters: DealFilters, deal_status: StatusArg = None
+) -> tuple[Shape, dict[str, Any]]:
+    """The shape of the conditions and the bind values that `conditions(columns, shape)` needs."""
+    if columns.closing_is_month and not filters.month_aligned:
+        raise ValueError(f"{columns.name} holds closing months; a partial-month range needs another table")
+    shape = Shape(
+        all_regions=scope.is_all,
+        owner_id=filters.owner_id is not None,
+        pipeline=filters.pipeline is not None,
+        stage=filters.stage is not None,
+        closing_from=filters.closing_from is not None,
+        closing_to=filters.closing_to is not None,
+        deal_status=_has_status(deal_status),
+    )
+    values: dict[str, Any] = scope.bind_params()
+    if filters.closing_from is not None:
+        values["f_closing_from"] = _closing_value(columns, filters.closing_from)
+    if filters.closing_to is not None:
+        values["f_closing_to"] = _closing_value(columns, filters.closing_to)
+    if filters.owner_id is not None:
+        values["f_owner_id"] = filters.owner_id
+    if filters.pipeline is not None:
+        values["f_pipeline"] = filters.pipeline
+    if filters.stage is not None:
+        values["f_stage"] = filters.stage
+    if shape.deal_status:
+        values["f_deal_status"] = deal_status
+    return shape, values
+
+
+def conditions(columns: FilterColumns, shape: Shape, values: dict[str, Any] | None = None) -> ColumnElement[bool]:
+    """The WHERE clause of a shape, with named bind parameters: values supplied at execution (from
+    `compile_filters`) or, given `values`, attached now. A restricted scope's clause cannot execute without
+    the scope's regions (missing bind parameter error)."""
+
+    def param(name: str) -> Any:
+        return bindparam(name) if values is None else bindparam(name, values[name])
+
+    scope_regions = None if values is None or shape.all_regions else values[SCOPE_PARAM]
+    clauses = [
+        *columns.base,
+        RegionScope.bound_clause(columns.region, all_regions=shape.all_regions, regions=scope_regions),
+    ]
+    if shape.closing_from:
+        clauses.append(columns.closing >= param("f_closing_from"))
+    if shape.closing_to:
+        clauses.append(columns.closing <= param("f_closing_to"))
+    if shape.owner_id:
+        clauses.append(columns.owner_id == param("f_owner_id"))
+    if shape.pipeline:
+        clauses.append(columns.pipeline == param("f_pipeline"))
+    if shape.stage:
+        clauses.append(columns.stage == param("f_stage"))
+    if shape.deal_status:
+        clauses.append(columns.deal_status == param("f_deal_status"))
+    return and_(*clauses)
+
+
+def where(
+    columns: FilterColumns, scope: RegionScope, filters: DealFilters, deal_status: StatusArg = None
+) -> ColumnElement[bool]:
+    """`conditions` with the values attached, for a statement built per request."""
+    shape, values = compile_filters(columns, scope, filters, deal_status)
+    return conditions(columns, shape, values)
+
+
+DEALS = FilterColumns(
+    name="deals",
+    region=Deal.region,
+    owner_id=Deal.owner_id,
+    pipeline=Deal.pipeline,
+    stage=Deal.stage,
+    deal_status=Deal.deal_status,
+    closing=Deal.closing_date,
+    base=(Deal.deleted_at.is_(None),),
+)
+MART = FilterColumns(
+    name="mart",
+    region=PipelineMetric.region,
+    owner_id=PipelineMetric.owner_id,
+    pipeline=PipelineMetric.pipeline,
+    stage=PipelineMetric.stage,
+    deal_status=PipelineMetric.deal_status,
+    closing=PipelineMetric.closing_month,
+    closing_is_month=True,
+)
+SNAPSHOTS = FilterColumns(
+    name="deal_snapshots",
+    region=DealSnapshot.region,
+    owner_id=DealSnapshot.owner_id,
+    pipeline=DealSnapshot.pipeline,
+    stage=DealSnapshot.stage,
+    deal_status=DealSnapshot.deal_status,
+    closing=DealSnapshot.closing_date,
+)
