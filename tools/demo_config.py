@@ -8,6 +8,7 @@
 | `DEMO_RUN_DIR` | demo state: markers, sandbox state, logs | `.run` |
 | `DEMO_DAGSTER_HOME` | Dagster instance directory (runs, event logs) | `.dagster_home` |
 | `DATABASE_URL` | the warehouse | `sqlite:///./pipeline_pulse.db` |
+| `CORS_ORIGINS` | browser origins the API allows (JSON list) | local dev servers, `DEV_CORS_ORIGINS` |
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ SANDBOX_CLIENT = {
     "ZOHO_CLIENT_SECRET": "sandbox-client-secret",
     "ZOHO_REFRESH_TOKEN": "sandbox-refresh-token",
 }
+
+
+# Browser origins of the usual local frontend dev servers (Vite, Create React App / Next, Angular, generic).
+DEV_CORS_ORIGINS = [f"http://{host}:{port}" for port in (5173, 3000, 4200, 8080) for host in ("localhost", "127.0.0.1")]
 
 
 class DemoConfigError(ValueError):
@@ -106,6 +111,14 @@ class DemoConfig:
         return f"http://{HOST}:{self.sandbox_port}"
 
     @property
+    def cors_origins_line(self) -> str:
+        try:
+            origins = ", ".join(json.loads(self.child_env().get("CORS_ORIGINS", "[]"))) or "none"
+        except ValueError:
+            origins = "(CORS_ORIGINS is not a JSON list)"
+        return f"browser origins allowed: {origins} (CORS_ORIGINS, a JSON list, controls it)"
+
+    @property
     def masked_database_url(self) -> str:
         return make_url(self.database_url).render_as_string(hide_password=True)
 
@@ -138,6 +151,7 @@ class DemoConfig:
         """Environment of every process the demo starts: the warehouse, the sandbox as Zoho, Dagster's home."""
         env = dict(os.environ if base is None else base)
         env.setdefault("APP_ENV", "development")
+        env.setdefault("CORS_ORIGINS", json.dumps(DEV_CORS_ORIGINS))
         env.update(SANDBOX_CLIENT)
         env.update(
             {

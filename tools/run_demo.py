@@ -255,6 +255,7 @@ class Demo:
                     f"  Zoho sandbox  {config.sandbox_url}",
                     f"  Warehouse     {config.masked_database_url}",
                     f"  Logs          {config.log_dir}",
+                    f"  CORS          {config.cors_origins_line}",
                     "",
                     f"Development tokens (valid {hours} h; also in {tokens_file}):",
                     f"  all regions, admin:   export ADMIN_TOKEN={admin}",

@@ -124,3 +124,16 @@ def test_failed_child_reports_its_log(tmp_path: Path) -> None:
             os.environ,
             tmp_path,
         )
+
+
+def test_demo_allows_local_dev_origins_unless_told_otherwise() -> None:
+    import json
+
+    config = DemoConfig.from_env({})
+    origins = json.loads(config.child_env({})["CORS_ORIGINS"])
+    assert {"http://localhost:5173", "http://localhost:3000", "http://127.0.0.1:5173"} <= set(origins)
+    assert json.loads(config.child_env({"CORS_ORIGINS": '["https://app.example"]'})["CORS_ORIGINS"]) == [
+        "https://app.example"
+    ]
+    assert "CORS_ORIGINS" in config.cors_origins_line
+    assert "http://localhost:5173" in config.cors_origins_line or "CORS_ORIGINS" in os.environ
