@@ -19,6 +19,7 @@ from pipeline_pulse.models.dimensions import (
     Region,
 )
 from pipeline_pulse.models.sync import RejectedRecord, SyncState, WarehouseDataVersion
+from pipeline_pulse.models.targets import SalesTarget
 from pipeline_pulse.models.tokens import ZohoOAuthToken
 
 UNASSIGNED_REGION = "Unassigned"
@@ -40,6 +41,7 @@ __all__ = [
     "PipelineStage",
     "Region",
     "RejectedRecord",
+    "SalesTarget",
     "SyncState",
     "UTCDateTime",
     "WarehouseDataVersion",

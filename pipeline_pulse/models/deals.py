@@ -47,7 +47,9 @@ class Deal(Base):
     stage: Mapped[str] = mapped_column(String(120), index=True, comment="Current stage (Zoho Stage).")
     pipeline: Mapped[str | None] = mapped_column(String(120), comment="Zoho pipeline the deal belongs to.")
     probability: Mapped[int | None] = mapped_column(Integer, comment="Win probability, percent (Zoho Probability).")
-    forecast_category: Mapped[str | None] = mapped_column(String(60), comment="Forecast category of the stage.")
+    forecast_category: Mapped[str | None] = mapped_column(
+        String(60), comment="Forecast category: the deal's own Forecast_Category__s, else its stage's."
+    )
     forecast_type: Mapped[str | None] = mapped_column(
         String(20), comment="Forecast type of the stage: Open, Closed Won or Closed Lost."
     )
