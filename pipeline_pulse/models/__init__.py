@@ -20,7 +20,7 @@ from pipeline_pulse.models.dimensions import (
 )
 from pipeline_pulse.models.sync import RejectedRecord, SyncState, WarehouseDataVersion
 from pipeline_pulse.models.targets import SalesTarget
-from pipeline_pulse.models.tokens import ZohoOAuthToken
+from pipeline_pulse.models.tokens import ZohoCreditLedger, ZohoOAuthToken
 
 UNASSIGNED_REGION = "Unassigned"
 
@@ -45,6 +45,7 @@ __all__ = [
     "SyncState",
     "UTCDateTime",
     "WarehouseDataVersion",
+    "ZohoCreditLedger",
     "ZohoOAuthToken",
     "utcnow",
 ]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipeline_pulse.models.base import Base, UTCDateTime, utcnow
@@ -31,3 +31,20 @@ class ZohoOAuthToken(Base):
     api_domain: Mapped[str | None] = mapped_column(String(1024), comment="API domain from the token response.")
     version: Mapped[int] = mapped_column(Integer, default=1, comment="Bumped on every save (compare-and-set).")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow, comment="Last save.")
+
+
+class ZohoCreditLedger(Base):
+    __tablename__ = "zoho_credit_ledger"
+    __table_args__ = {
+        "comment": "Zoho API credits spent per UTC day, shared by every process that calls Zoho, so the daily "
+        "budget holds across concurrent runs (pipeline_pulse.services.zoho.credit_ledger)."
+    }
+
+    ledger_key: Mapped[str] = mapped_column(
+        String(64), primary_key=True, comment="Which Zoho client spends (the token store's token id)."
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True, comment="UTC day the credits count against.")
+    credits_spent: Mapped[int] = mapped_column(BigInteger, nullable=False, comment="Credits charged that day.")
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, nullable=False, comment="Last charge or refund (UTC)."
+    )

@@ -8,11 +8,15 @@
 * Calls: `call()` applies the retry policy (exponential backoff with full jitter on 429, 5xx, timeouts,
   connection errors and unreadable bodies; bounded in attempts and total time), refreshes the token once on a
   server-side 401 INVALID_TOKEN (by expiring the stored row), caps concurrency, charges the daily credit
-  budget before each call and counts everything in the caller's `CallCounters`.
+  budget before each call (the warehouse's shared ledger, credit_ledger.py) and counts everything in the
+  caller's `CallCounters`.
+* Every wait is bounded: the SDK's connect / read timeouts from ZOHO_TIMEOUT_SECONDS, and the same on its
+  OAuth token requests, which the SDK sends without one (sdk_token_timeout.py).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import random
@@ -20,7 +24,6 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +49,10 @@ from zohocrmsdk.src.com.zoho.crm.api.util.api_response import APIResponse
 
 from pipeline_pulse.core.config import ConfigurationError, Settings
 from pipeline_pulse.core.db import create_sync_engine
-from pipeline_pulse.services.zoho import sdk_speedups
+from pipeline_pulse.services.zoho import sdk_speedups, sdk_token_timeout
+from pipeline_pulse.services.zoho.credit_ledger import CreditLedger
 from pipeline_pulse.services.zoho.errors import (
     ZohoAuthError,
-    ZohoBudgetExhaustedError,
     ZohoConnectionError,
     ZohoError,
     ZohoServerError,
@@ -94,48 +97,6 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))
 
 
-class CreditLedger:
-    """Credits spent per UTC day in this process, shared by every manager with the same OAuth client."""
-
-    _lock = threading.Lock()
-    _spent: dict[tuple[str, str], int] = {}
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-
-    @staticmethod
-    def _today() -> str:
-        return datetime.now(UTC).date().isoformat()
-
-    def spent_today(self) -> int:
-        with self._lock:
-            return self._spent.get((self.key, self._today()), 0)
-
-    def reserve(self, credits: int, limit: int) -> None:
-        """Charge `credits` or raise ZohoBudgetExhaustedError if that would pass `limit`."""
-        with self._lock:
-            slot = (self.key, self._today())
-            spent = self._spent.get(slot, 0)
-            if spent + credits > limit:
-                raise ZohoBudgetExhaustedError(
-                    "CREDIT_BUDGET_EXHAUSTED",
-                    f"stopping before the daily Zoho credit budget is exceeded: {spent} of {limit} credits spent "
-                    f"today, the next call needs {credits}",
-                    details={"spent": spent, "limit": limit, "needed": credits},
-                )
-            self._spent[slot] = spent + credits
-
-    def refund(self, credits: int) -> None:
-        with self._lock:
-            slot = (self.key, self._today())
-            self._spent[slot] = max(0, self._spent.get(slot, 0) - credits)
-
-    def set_spent(self, credits: int) -> None:
-        """Seed today's spend (e.g. from Zoho's usage report or a previous run's metadata)."""
-        with self._lock:
-            self._spent[(self.key, self._today())] = credits
-
-
 class _ProcessState:
     """What the SDK is initialized with in this process (the SDK itself is process-wide)."""
 
@@ -167,8 +128,12 @@ class ImprovedZohoSDKManager:
         # One token row per (API endpoint, client, user): every process of this deployment shares it by id.
         identity = f"{self.environment().url}|{settings.zoho_client_id}|{settings.zoho_user_email or ''}"
         self.token_id = "zoho-" + hashlib.sha256(identity.encode()).hexdigest()[:32]
-        self.ledger = CreditLedger(self.token_id)
         self.credit_limit = int(settings.zoho_daily_credits * settings.zoho_credit_budget_share)
+
+    @functools.cached_property
+    def ledger(self) -> CreditLedger:
+        """Today's credits of this client, shared with every process through the token store's warehouse."""
+        return CreditLedger(self.token_id, self.token_store.engine)
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine | None = None) -> ImprovedZohoSDKManager:
@@ -215,6 +180,8 @@ class ImprovedZohoSDKManager:
             if _ProcessState.fingerprint == fingerprint:
                 return
             sdk_speedups.install()
+            timeout = self.settings.zoho_timeout_seconds
+            sdk_token_timeout.install(min(timeout, 10.0), timeout)
             self.token_store.pinned_api_domain = self.environment().url if self.explicit_urls else None
             resource_path = self.resource_path()
             resource_path.mkdir(parents=True, exist_ok=True)
@@ -224,7 +191,6 @@ class ImprovedZohoSDKManager:
                 self.settings.zoho_client_secret.get_secret_value() if self.settings.zoho_client_secret else "",
                 self.settings.zoho_refresh_token.get_secret_value() if self.settings.zoho_refresh_token else "",
             )
-            timeout = self.settings.zoho_timeout_seconds
             sdk_config = SDKConfig(
                 auto_refresh_fields=False,
                 pick_list_validation=False,

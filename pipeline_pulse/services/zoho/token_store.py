@@ -93,6 +93,11 @@ class ImprovedZohoTokenStore(TokenStore):
         # api_domain a stored token carries, so a row written against real Zoho must not redirect us.
         self.pinned_api_domain: str | None = None
 
+    @property
+    def engine(self) -> Engine:
+        """The warehouse the tokens (and the shared credit ledger) live in."""
+        return self._engine
+
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine) -> ImprovedZohoTokenStore:
         return cls(engine, encryption_key_from_settings(settings, engine.url.render_as_string(hide_password=True)))

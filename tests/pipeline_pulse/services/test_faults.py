@@ -185,3 +185,32 @@ def test_concurrency_cap_is_shared_by_threads(sandbox: SandboxServer, token_db: 
     assert counts == [DEALS] * 6
     assert sandbox.control.stats(False)["max_in_flight"] <= 2
     ImprovedZohoSDKManager.reset_process_state()
+
+
+def test_a_token_endpoint_that_never_answers_times_out_within_the_bound(
+    sandbox: SandboxServer, fresh_sqlite_url: str, resource_dir: Path
+) -> None:
+    import time
+
+    from pipeline_pulse.core.db import create_sync_engine
+    from pipeline_pulse.services.zoho import sdk_token_timeout
+    from pipeline_pulse.services.zoho.errors import ZohoTimeoutError
+    from pipeline_pulse.services.zoho.sdk_manager import RetryPolicy
+
+    engine = create_sync_engine(fresh_sqlite_url)  # no stored access token: the first call must POST for one
+    ImprovedZohoSDKManager.reset_process_state()
+    service = make_service(
+        sandbox,
+        engine,
+        resource_dir,
+        zoho_timeout_seconds=1.0,
+        retry_policy=RetryPolicy(max_attempts=2, base_delay=0.01, max_delay=0.01, max_total_seconds=10.0),
+    )
+    sandbox.control.add_faults({"kind": "latency", "path": "*/oauth/v2/token", "seconds": 15.0, "count": 2})
+    started = time.monotonic()
+    with pytest.raises(ZohoTimeoutError):
+        service.count_deals()
+    assert time.monotonic() - started < 8  # two attempts of 1 s each, not two 15 s hangs
+    assert sdk_token_timeout.installed_timeout() == (1.0, 1.0)
+    ImprovedZohoSDKManager.reset_process_state()
+    engine.dispose()
