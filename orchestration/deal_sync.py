@@ -30,7 +30,7 @@ from pipeline_pulse.models import Deal, utcnow
 from pipeline_pulse.services.zoho.port import ZohoPort
 from pipeline_pulse.services.zoho.records import DealPage, DeletedDeal
 from pipeline_pulse.warehouse.deal_versions import mark_history_start
-from pipeline_pulse.warehouse.deals import load_deals, soft_delete_deals, soft_delete_missing
+from pipeline_pulse.warehouse.deals import analyze_if_substantial, load_deals, soft_delete_deals, soft_delete_missing
 from pipeline_pulse.warehouse.rejected import open_rejected_ids, quarantine, resolve
 from pipeline_pulse.warehouse.sync_state import (
     StreamCursor,
@@ -65,6 +65,7 @@ class DealSyncReport:
     restored_or_missing_deleted: int = 0
     rejected: int = 0
     reread: int = 0
+    analyzed: bool = False
     resolved: int = 0
     unknown_stages: int = 0
     pages: int = 0
@@ -146,6 +147,10 @@ def run_deal_sync(
             report.rejected += len(rejected)
             report.unknown_stages += len(result.unknown_stage_ids)
         _reread_rejected(engine, service, context, report, run_id)
+        with engine.connect() as connection:
+            changed = report.inserted + report.updated
+            report.analyzed = analyze_if_substantial(connection, changed, first_load=cursor.modified_time is None)
+            connection.commit()
         if use_bulk and bulk_max is not None:
             # Bulk Read is not in cursor order: the cursor moves only once the whole read is committed.
             with engine.connect() as connection:

@@ -77,6 +77,7 @@ def deals(
         "rejected": report.rejected,
         "rejected_reread": report.reread,
         "rejected_resolved": report.resolved,
+        "analyzed": report.analyzed,
         "unknown_stage_deals": report.unknown_stages,
         "pages": report.pages,
         "api_calls": report.api.get("calls", 0),

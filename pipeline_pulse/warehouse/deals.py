@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, null, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, null, or_, select, text, update
 
 from pipeline_pulse.models import Deal, utcnow
 from pipeline_pulse.services.zoho.records import DeletedDeal
@@ -153,3 +153,24 @@ def existing_deal_ids(connection: Connection, ids: Sequence[int]) -> set[int]:
     for start in range(0, len(ids), 1_000):
         found.update(connection.execute(select(DEALS.c.id).where(DEALS.c.id.in_(ids[start : start + 1_000]))).scalars())
     return found
+
+
+# Planner statistics: a load that changes at least this share of the table (or the first load) runs ANALYZE,
+# so a fresh warehouse gets good plans at once instead of after autovacuum's next pass (or never, on SQLite).
+ANALYZE_SHARE = 0.1
+ANALYZE_MIN_ROWS = 1_000
+ANALYZED_TABLES = ("deals", "deal_versions")
+
+
+def analyze_if_substantial(connection: Connection, changed: int, *, first_load: bool) -> bool:
+    """ANALYZE the deal tables when `changed` rows are a substantial share of `deals` (or on the first load)."""
+    if changed <= 0:
+        return False
+    if not first_load:
+        total = int(connection.execute(select(func.count()).select_from(DEALS)).scalar_one())
+        if changed < max(ANALYZE_MIN_ROWS, ANALYZE_SHARE * total):
+            return False
+    for table in ANALYZED_TABLES:
+        # Raw SQL on purpose: SQLAlchemy has no ANALYZE construct; the names are constants, not input.
+        connection.execute(text(f"ANALYZE {table}"))
+    return True
