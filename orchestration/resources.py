@@ -36,7 +36,7 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def get_engine(self) -> Engine:
         if self._engine is None:
-            self._engine = create_sync_engine(self.url())
+            self._engine = create_sync_engine(self.url(), bounds=get_settings().etl_db_bounds())
         return self._engine
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

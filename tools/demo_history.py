@@ -117,7 +117,8 @@ def _day_instant(clock_start: datetime, day: int, now: datetime) -> datetime:
 
 
 def _warehouse_counts() -> tuple[int, int]:
-    engine = create_sync_engine(get_settings().sqlalchemy_url())
+    settings = get_settings()
+    engine = create_sync_engine(settings.sqlalchemy_url(), bounds=settings.etl_db_bounds())
     try:
         with engine.connect() as conn:
             row = conn.execute(

@@ -16,6 +16,8 @@ from pydantic import Field, SecretStr, ValidationError, field_serializer, field_
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from pipeline_pulse.core.db import API_DB_BOUNDS, ETL_DB_BOUNDS, DbBounds
+
 DEFAULT_DATABASE_URL = "sqlite:///./pipeline_pulse.db"
 # Used only when APP_ENV=development and no JWT_SECRET is set; refused everywhere else.
 DEV_JWT_SECRET = "pipeline-pulse-development-only-secret-do-not-use-in-production"  # noqa: S105
@@ -113,6 +115,19 @@ class Settings(BaseSettings):
     jwt_audience: str = "pipeline-pulse"
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
 
+    # Bounds of every database wait (seconds; see core/db.DbBounds). API: fail fast with 503; ETL: stop a stuck run.
+    api_db_statement_timeout_seconds: float = Field(default=API_DB_BOUNDS.statement_timeout_seconds, gt=0, le=600)
+    api_db_lock_timeout_seconds: float = Field(default=API_DB_BOUNDS.lock_timeout_seconds, gt=0, le=600)
+    api_db_connect_timeout_seconds: float = Field(default=API_DB_BOUNDS.connect_timeout_seconds, gt=0, le=600)
+    api_db_pool_timeout_seconds: float = Field(default=API_DB_BOUNDS.pool_timeout_seconds, gt=0, le=600)
+    # Per API worker process; workers x (size + overflow) must stay below Postgres max_connections.
+    api_db_pool_size: int = Field(default=20, ge=1, le=200)
+    api_db_max_overflow: int = Field(default=10, ge=0, le=200)
+    etl_db_statement_timeout_seconds: float = Field(default=ETL_DB_BOUNDS.statement_timeout_seconds, gt=0)
+    etl_db_lock_timeout_seconds: float = Field(default=ETL_DB_BOUNDS.lock_timeout_seconds, gt=0)
+    etl_db_connect_timeout_seconds: float = Field(default=ETL_DB_BOUNDS.connect_timeout_seconds, gt=0, le=600)
+    etl_db_pool_timeout_seconds: float = Field(default=ETL_DB_BOUNDS.pool_timeout_seconds, gt=0)
+
     cors_origins: list[str] = Field(default_factory=list)
     home_currency: str | None = None
 
@@ -159,6 +174,22 @@ class Settings(BaseSettings):
         if self.app_env is AppEnv.DEVELOPMENT:
             return SecretStr(DEV_JWT_SECRET)
         return None
+
+    def api_db_bounds(self) -> DbBounds:
+        return DbBounds(
+            statement_timeout_seconds=self.api_db_statement_timeout_seconds,
+            lock_timeout_seconds=self.api_db_lock_timeout_seconds,
+            connect_timeout_seconds=self.api_db_connect_timeout_seconds,
+            pool_timeout_seconds=self.api_db_pool_timeout_seconds,
+        )
+
+    def etl_db_bounds(self) -> DbBounds:
+        return DbBounds(
+            statement_timeout_seconds=self.etl_db_statement_timeout_seconds,
+            lock_timeout_seconds=self.etl_db_lock_timeout_seconds,
+            connect_timeout_seconds=self.etl_db_connect_timeout_seconds,
+            pool_timeout_seconds=self.etl_db_pool_timeout_seconds,
+        )
 
     def sqlalchemy_url(self) -> str:
         """DATABASE_URL with the password from DATABASE_PASSWORD (Secrets Manager) filled in, if any."""

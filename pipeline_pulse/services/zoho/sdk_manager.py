@@ -137,7 +137,11 @@ class ImprovedZohoSDKManager:
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine | None = None) -> ImprovedZohoSDKManager:
-        engine = engine if engine is not None else create_sync_engine(settings.sqlalchemy_url())
+        engine = (
+            engine
+            if engine is not None
+            else create_sync_engine(settings.sqlalchemy_url(), bounds=settings.etl_db_bounds())
+        )
         return cls(settings, ImprovedZohoTokenStore.from_settings(settings, engine))
 
     # -- configuration ------------------------------------------------------------------------------------
