@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.log_safety import logged_target
 
 logger = logging.getLogger("api.errors")
 
@@ -35,8 +39,17 @@ class ApiError(Exception):
         self.headers = headers
 
 
+def _body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def internal_error_body() -> bytes:
+    """The 500 body, for the request-id middleware that answers unhandled errors."""
+    return json.dumps(_body("internal_error", "internal server error")).encode()
+
+
 def error_response(status_code: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status_code, headers=headers)
+    return JSONResponse(_body(code, message), status_code=status_code, headers=headers)
 
 
 _LOCATIONS = frozenset({"body", "query", "path", "header", "cookie"})
@@ -71,20 +84,32 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("database error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-    return error_response(503, "service_unavailable", "the warehouse is unavailable; retry later")
+    # Timeouts (statement, connect, pool checkout) and lost connections: the client may retry shortly.
+    logger.error("database error on %s %s: %s", request.method, logged_target(request.scope), type(exc).__name__)
+    return error_response(
+        503, "service_unavailable", "the warehouse is unavailable; retry later", headers={"Retry-After": "1"}
+    )
+
+
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    # The database refused a value that came from the request (validation should have caught it first).
+    logger.warning("data error on %s %s: %s", request.method, logged_target(request.scope), type(exc).__name__)
+    return error_response(422, "validation_error", "a parameter value is not acceptable to the warehouse")
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return error_response(500, "internal_error", "internal server error")
+    # Reached only if the request-id middleware did not answer first (it handles unhandled errors itself).
+    logger.error("unhandled error on %s %s", request.method, logged_target(request.scope), exc_info=exc)
+    return JSONResponse(json.loads(internal_error_body()), status_code=500)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(OperationalError, _database_error)
+    app.add_exception_handler(PoolTimeoutError, _database_error)
     app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(TimeoutError, _database_error)
     app.add_exception_handler(OSError, _database_error)  # asyncpg raises connection failures unwrapped

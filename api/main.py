@@ -14,7 +14,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from api.docs import install_offline_docs
 from api.errors import install_error_handlers
-from api.middleware import RequestIdLogFilter, RequestIdMiddleware
+from api.log_safety import SafeFormatter
+from api.middleware import DropAll, RequestIdLogFilter, RequestIdMiddleware
 from api.response_cache import CacheConfig, ResponseCache, version_poller
 from api.routers import deals, health, metrics, reference
 from api.security import TokenVerifier
@@ -39,32 +40,37 @@ one poll interval. /sync/status, /deals/{id}, /health and /ready are never cache
 
 
 def configure_logging() -> None:
-    """Log lines of the `api` loggers carry the request id; level from API_LOG_LEVEL (default INFO)."""
+    """Log lines of the `api` loggers carry the request id; level from API_LOG_LEVEL (default INFO). The access
+    log is ours (api.access: escaped target, redacted query, request id); uvicorn's is silenced, however
+    uvicorn was started (a logger filter survives uvicorn's own logging set-up)."""
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(existing, DropAll) for existing in uvicorn_access.filters):
+        uvicorn_access.addFilter(DropAll())
     logger = logging.getLogger("api")
     logger.setLevel(os.environ.get("API_LOG_LEVEL", "INFO").upper())
     if not any(isinstance(handler_filter, RequestIdLogFilter) for h in logger.handlers for handler_filter in h.filters):
         handler = logging.StreamHandler()
         handler.addFilter(RequestIdLogFilter())
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
+        handler.setFormatter(SafeFormatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"))
         logger.addHandler(handler)
         logger.propagate = False
 
 
-def api_engine_options(url: str) -> dict[str, object]:
+def api_engine_options(settings: Settings) -> dict[str, object]:
     """The read API's engine: autocommit (reads only; under READ COMMITTED every statement already takes its own
     snapshot, so an explicit BEGIN / ROLLBACK per request bought nothing but two round trips) and, on Postgres,
     no pre-ping round trip per checkout: connections are recycled after 30 minutes, a connection found dead
     mid-query invalidates the pool (SQLAlchemy) and that request answers 503. The pool holds as many
-    connections as a worker serves concurrent requests (API_DB_POOL_SIZE, default 20) so a burst does not open
-    and close overflow connections per request."""
-    options: dict[str, object] = {"isolation_level": "AUTOCOMMIT"}
-    if not is_sqlite(url):
+    connections as a worker serves concurrent requests (API_DB_POOL_SIZE) so a burst does not open and close
+    overflow connections per request; statements, connects and checkouts are bounded (API_DB_*_TIMEOUT_SECONDS)
+    so a stuck or saturated database answers 503 within seconds instead of holding the request."""
+    options: dict[str, object] = {"isolation_level": "AUTOCOMMIT", "bounds": settings.api_db_bounds()}
+    if not is_sqlite(settings.database_url):
         options.update(
             pool_pre_ping=False,
             pool_recycle=1800,
-            pool_size=int(os.environ.get("API_DB_POOL_SIZE", "20")),
-            max_overflow=int(os.environ.get("API_DB_MAX_OVERFLOW", "10")),
-            pool_timeout=10,
+            pool_size=settings.api_db_pool_size,
+            max_overflow=settings.api_db_max_overflow,
         )
     return options
 
@@ -76,8 +82,7 @@ def create_app(
     # A misconfigured start (e.g. production without its secret) exits with one line, not a traceback.
     settings = settings or settings_or_exit()
     configure_logging()
-    url = settings.sqlalchemy_url()
-    engine = create_async_db_engine(url, **api_engine_options(url))
+    engine = create_async_db_engine(settings.sqlalchemy_url(), **api_engine_options(settings))
     cache_config = cache or CacheConfig.from_env()
     response_cache = ResponseCache(cache_config) if cache_config.enabled else None
 

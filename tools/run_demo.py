@@ -206,7 +206,17 @@ class Demo:
         )
         self.processes.start(
             "api",
-            [PYTHON, "-m", "uvicorn", "api.main:app", "--host", HOST, "--port", str(config.api_port)],
+            [
+                PYTHON,
+                "-m",
+                "uvicorn",
+                "api.main:app",
+                "--host",
+                HOST,
+                "--port",
+                str(config.api_port),
+                "--no-access-log",
+            ],
             self.env,
             REPO_ROOT,
         )
