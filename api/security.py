@@ -19,6 +19,12 @@ from jose.exceptions import ExpiredSignatureError, JWTClaimsError, JWTError
 from pipeline_pulse.core.config import ConfigurationError, Settings
 
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
+NUMERIC_DATE_CLAIMS = ("exp", "iat", "nbf")
+# Largest NumericDate we accept: beyond it float conversion and datetime arithmetic stop being exact or total.
+MAX_NUMERIC_DATE = 2**53 - 1
+# Bigger tokens are refused before any decoding: ours are a few hundred bytes; parsing 100 KB per request is a
+# cheap denial of service.
+MAX_TOKEN_BYTES = 8192
 # Verified tokens are remembered briefly so a polling client does not pay for a signature check per request.
 # An entry never outlives the token's `exp` (nor this TTL); failures are never cached; misses verify in full.
 VERIFIED_CACHE_SIZE = 1024
@@ -68,6 +74,8 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Claims:
         """Verified claims; a token verified less than a minute ago (and not yet at its `exp`) is not re-checked."""
+        if len(token) > MAX_TOKEN_BYTES:
+            raise AuthenticationError(f"token larger than {MAX_TOKEN_BYTES} bytes")
         cached = self._verified.get(token)
         if cached is not None:
             claims, deadline = cached
@@ -91,6 +99,9 @@ class TokenVerifier:
             raise AuthenticationError("malformed token") from exc
         if header.get("alg") != self.algorithm:
             raise AuthenticationError("token algorithm not accepted")
+        if "crit" in header:  # RFC 7515 4.1.11: we implement no extension, so any critical one is unknown
+            raise AuthenticationError("unsupported critical header parameter")
+        _check_claim_types(token)
         options = {f"require_{claim}": True for claim in REQUIRED_CLAIMS}
         options["leeway"] = self.leeway  # type: ignore[assignment]
         try:
@@ -108,13 +119,30 @@ class TokenVerifier:
             raise AuthenticationError(f"invalid claims: {exc}") from exc
         except JWTError as exc:
             raise AuthenticationError("invalid token") from exc
+        if payload["iat"] > time.time() + self.leeway:
+            raise AuthenticationError("invalid claims: iat is in the future")
         subject = payload.get("sub")
         if not isinstance(subject, str) or not subject:
             raise AuthenticationError("invalid claims: sub must be a non-empty string")
         role = payload.get("role")
         claims = Claims(subject=subject, regions=payload.get("regions"), role=role if isinstance(role, str) else None)
-        expires_at = payload["exp"]  # required and checked by jose: a number
-        return claims, float(expires_at) if isinstance(expires_at, int | float) else 0.0
+        return claims, float(payload["exp"])  # an int within MAX_NUMERIC_DATE (_check_claim_types)
+
+
+def _check_claim_types(token: str) -> None:
+    """NumericDate claims must be JSON integers before python-jose sees them: it accepts numeric strings
+    ("1700000000") and fails with TypeError on null, lists and objects. Runs before the signature check (on the
+    unverified payload), so the answer to a forged token is the same 401 either way."""
+    try:
+        payload = jwt.get_unverified_claims(token)
+    except JWTError as exc:
+        raise AuthenticationError("malformed token") from exc
+    for name in NUMERIC_DATE_CLAIMS:
+        if name not in payload:
+            continue
+        value = payload[name]
+        if type(value) is not int or not 0 <= value <= MAX_NUMERIC_DATE:  # bool is an int subclass: refused
+            raise AuthenticationError(f"invalid claims: {name} must be an integer NumericDate")
 
 
 def _load_jwks(settings: Settings) -> dict[str, dict[str, Any]]:
