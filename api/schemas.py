@@ -324,17 +324,22 @@ class StageOut(BaseModel):
     is_active: bool
 
 
+_ORG_WIDE = "Org-wide count of the last run; null unless your token sees all regions (and no `region` narrows it)."
+
+
 class SyncStream(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     stream: str
     last_status: str | None
     last_success_at: datetime | None
     last_run_finished_at: datetime | None
-    records_extracted: int
-    records_inserted: int
-    records_updated: int
-    records_deleted: int
-    records_rejected: int
+    # Org-wide counts of the last run: null for a token limited to some regions (they would reveal the volume of
+    # regions it may not see). Every counter of a stream is named records_* (api/queries/reference.py).
+    records_extracted: int | None = Field(description=_ORG_WIDE)
+    records_inserted: int | None = Field(description=_ORG_WIDE)
+    records_updated: int | None = Field(description=_ORG_WIDE)
+    records_deleted: int | None = Field(description=_ORG_WIDE)
+    records_rejected: int | None = Field(description=_ORG_WIDE)
 
 
 class SyncStatus(BaseModel):

@@ -34,6 +34,15 @@ async def stages(connection: AsyncConnection, scope: RegionScope, pipeline: str 
     return [StageOut.model_validate(row) for row in (await connection.execute(query)).all()]
 
 
+# Counters of a run cover every region: shown only to a caller who sees all regions.
+ORG_WIDE_STREAM_FIELDS = tuple(name for name in SyncStream.model_fields if name.startswith("records_"))
+
+
+def _stream_for(scope: RegionScope, row: object) -> SyncStream:
+    stream = SyncStream.model_validate(row)
+    return stream if scope.is_all else stream.model_copy(update=dict.fromkeys(ORG_WIDE_STREAM_FIELDS))
+
+
 async def sync_status(connection: AsyncConnection, scope: RegionScope) -> SyncStatus:
     streams = (await connection.execute(select(*_columns(SyncState, SyncStream)).order_by(SyncState.stream))).all()
     live = (
@@ -49,5 +58,5 @@ async def sync_status(connection: AsyncConnection, scope: RegionScope) -> SyncSt
         freshness_seconds=(utcnow() - last_success).total_seconds() if last_success else None,
         live_deals=int(live),
         mart_refreshed_at=refreshed,
-        streams=[SyncStream.model_validate(stream) for stream in streams],
+        streams=[_stream_for(scope, stream) for stream in streams],
     )

@@ -18,7 +18,7 @@ from api.queries import metrics as metric_queries
 from api.queries import snapshots as snapshot_queries
 from api.response_cache import respond
 from api.routers.common import AUTH_ERRORS
-from api.schemas import Funnel, Movement, OwnerGroups, RegionGroups, StageGroups, Summary, Trend
+from api.schemas import ErrorBody, Funnel, Movement, OwnerGroups, RegionGroups, StageGroups, Summary, Trend
 
 router = APIRouter(prefix="/metrics", tags=["metrics"], responses=AUTH_ERRORS)
 
@@ -112,6 +112,7 @@ async def get_funnel(
 @router.get(
     "/movement",
     response_model=Movement,
+    responses={404: {"model": ErrorBody, "description": "No daily snapshot on `from` or on `to`."}},
     description=(
         "Pipeline movement between the daily snapshots of `from` and `to` (deal_snapshots), in home currency, "
         "such that start + new + increased - decreased - won - lost - removed = end exactly. Each deal in the "

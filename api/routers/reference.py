@@ -42,7 +42,11 @@ async def list_stages(
 @router.get(
     "/sync/status",
     response_model=SyncStatus,
-    description="Last successful sync, freshness and counts. Never cached: freshness_seconds is computed per request.",
+    description=(
+        "Last successful sync, freshness and per-stream status. live_deals counts your regions; the per-stream "
+        "records_* counters are org-wide, so they are null unless your token sees all regions. Never cached: "
+        "freshness_seconds is computed per request."
+    ),
 )
 async def get_sync_status(connection: ConnectionDep, scope: ScopeDep) -> Response:
     return json_response(await reference.sync_status(connection, scope))
