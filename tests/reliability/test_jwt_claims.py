@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -21,20 +22,23 @@ from tests.fixtures.api import TEST_JWT_SECRET, api_settings
 from tests.reliability.live import LiveApi
 
 SETTINGS = api_settings("sqlite:///unused.db")
-NOW = int(time.time())
+NOW = int(time.time())  # for values that only need to look like dates; times that matter use signing time
+Claims = dict[str, Any] | Callable[[int], dict[str, Any]]
 
 
-def signed(claims: dict[str, Any], headers: dict[str, Any] | None = None, drop: tuple[str, ...] = ()) -> str:
+def signed(claims: Claims, headers: dict[str, Any] | None = None, drop: tuple[str, ...] = ()) -> str:
+    """A correctly signed token; `claims` may be a function of the signing time (for times near now)."""
+    now = int(time.time())
     payload: dict[str, Any] = {
         "sub": "prober",
         "iss": SETTINGS.jwt_issuer,
         "aud": SETTINGS.jwt_audience,
-        "iat": NOW,
-        "nbf": NOW,
-        "exp": NOW + 3600,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 3600,
         "regions": ["APAC"],
     }
-    payload.update(claims)
+    payload.update(claims(now) if callable(claims) else claims)
     for name in drop:
         payload.pop(name)
     return jwt.encode(payload, TEST_JWT_SECRET, algorithm="HS256", headers=headers)
@@ -57,24 +61,31 @@ NOT_INTEGERS: list[tuple[str, Any]] = [
     ("float", float(NOW + 3600)),
     ("fraction", 1.5),
 ]
-REFUSED: dict[str, str] = {
-    **{f"{claim} {label}": signed({claim: value}) for claim in ("exp", "iat", "nbf") for label, value in NOT_INTEGERS},
-    "exp beyond 2^53": signed({"exp": 2**64}),
-    "exp negative": signed({"exp": -1}),
-    "exp past": signed({"exp": NOW - 3600}),
-    "nbf a day ahead": signed({"nbf": NOW + 86400}),
-    "iat a day ahead": signed({"iat": NOW + 86400}),
-    "iat beyond the leeway": signed({"iat": NOW + SETTINGS.jwt_leeway_seconds + 120}),
-    "no exp": signed({}, drop=("exp",)),
-    "no iat": signed({}, drop=("iat",)),
-    "crit unknown": signed({}, headers={"crit": ["urn:example:unknown"]}),
-    "crit naming a claim": signed({}, headers={"crit": ["exp"]}),
-    "crit empty": signed({}, headers={"crit": []}),
-    "iss a list": signed({"iss": [SETTINGS.jwt_issuer]}),
-    "aud an object": signed({"aud": {"aud": SETTINGS.jwt_audience}}),
-    "sub a number": signed({"sub": 7}),
-    "sub null": signed({"sub": None}),
-    "too large": signed({"padding": "x" * 100_000}),
+# label -> (claims, header, dropped claims); tokens are signed when a test runs, so "now" is then.
+CASES: dict[str, tuple[Claims, dict[str, Any] | None, tuple[str, ...]]] = {
+    **{
+        f"{claim} {label}": ({claim: value}, None, ())
+        for claim in ("exp", "iat", "nbf")
+        for label, value in NOT_INTEGERS
+    },
+    "exp beyond 2^53": ({"exp": 2**64}, None, ()),
+    "exp negative": ({"exp": -1}, None, ()),
+    "exp past": (lambda now: {"exp": now - 3600}, None, ()),
+    "nbf a day ahead": (lambda now: {"nbf": now + 86400}, None, ()),
+    "iat a day ahead": (lambda now: {"iat": now + 86400}, None, ()),
+    "iat beyond the leeway": (lambda now: {"iat": now + SETTINGS.jwt_leeway_seconds + 120}, None, ()),
+    "no exp": ({}, None, ("exp",)),
+    "no iat": ({}, None, ("iat",)),
+    "crit unknown": ({}, {"crit": ["urn:example:unknown"]}, ()),
+    "crit naming a claim": ({}, {"crit": ["exp"]}, ()),
+    "crit empty": ({}, {"crit": []}, ()),
+    "iss a list": ({"iss": [SETTINGS.jwt_issuer]}, None, ()),
+    "aud an object": ({"aud": {"aud": SETTINGS.jwt_audience}}, None, ()),
+    "sub a number": ({"sub": 7}, None, ()),
+    "sub null": ({"sub": None}, None, ()),
+    "too large": ({"padding": "x" * 100_000}, None, ()),
+}
+UNSIGNED: dict[str, str] = {
     "just above the cap": "a" * (MAX_TOKEN_BYTES + 1),
     "alg none": _b64(b'{"alg":"none","typ":"JWT"}') + "." + _b64(json.dumps({"sub": "x"}).encode()) + ".",
     "header not an object": _b64(b"[1]") + "." + _b64(b"{}") + ".c2ln",
@@ -84,6 +95,14 @@ REFUSED: dict[str, str] = {
     "two segments": "abc.def",
     "garbage": "not-a-token",
 }
+REFUSED = sorted([*CASES, *UNSIGNED])
+
+
+def token_for(case: str) -> str:
+    if case in UNSIGNED:
+        return UNSIGNED[case]
+    claims, headers, drop = CASES[case]
+    return signed(claims, headers, drop)
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +112,13 @@ def verifier() -> TokenVerifier:
 
 def test_the_baseline_token_is_accepted(verifier: TokenVerifier) -> None:
     assert verifier.verify(signed({})).subject == "prober"
-    assert verifier.verify(signed({"iat": NOW + SETTINGS.jwt_leeway_seconds - 5})).subject == "prober"
+    assert verifier.verify(signed(lambda now: {"iat": now + SETTINGS.jwt_leeway_seconds - 5})).subject == "prober"
 
 
-@pytest.mark.parametrize("case", sorted(REFUSED))
+@pytest.mark.parametrize("case", REFUSED)
 def test_refused_with_a_reason(verifier: TokenVerifier, case: str) -> None:
     with pytest.raises(AuthenticationError) as refused:
-        verifier.verify(REFUSED[case])
+        verifier.verify(token_for(case))
     assert str(refused.value)
 
 
@@ -120,7 +139,7 @@ def test_any_claim_values_give_claims_or_a_401_never_a_crash(claims: dict[str, A
         return
     # Accepted only with integer NumericDates inside their windows and a string subject.
     for name in ("exp", "iat", "nbf"):
-        value = claims.get(name, {"exp": NOW + 3600, "iat": NOW, "nbf": NOW}[name])
+        value = claims.get(name, 0)
         assert type(value) is int
     assert isinstance(verified.subject, str)
 
@@ -128,8 +147,8 @@ def test_any_claim_values_give_claims_or_a_401_never_a_crash(claims: dict[str, A
 @pytest.mark.slow
 def test_over_http_every_case_is_a_401_with_the_bearer_challenge(live_sqlite: LiveApi) -> None:
     with httpx.Client(base_url=live_sqlite.base_url, timeout=30) as client:
-        for case, token in REFUSED.items():
-            response = client.get("/api/v1/metrics/summary", headers={"Authorization": f"Bearer {token}"})
+        for case in REFUSED:
+            response = client.get("/api/v1/metrics/summary", headers={"Authorization": f"Bearer {token_for(case)}"})
             if case == "too large" and response.status_code in (400, 431):
                 continue  # refused by the HTTP server's own header limit before the app: also never parsed
             assert response.status_code == 401, (case, response.status_code, response.text)
