@@ -5,8 +5,8 @@ from __future__ import annotations
 from logging.config import fileConfig
 
 from alembic import context
-from pipeline_pulse.core.config import get_settings
 from pipeline_pulse.core.db import create_sync_engine
+from pipeline_pulse.core.startup import settings_or_exit
 from pipeline_pulse.models import Base
 
 config = context.config
@@ -19,7 +19,8 @@ target_metadata = Base.metadata
 def _database_url() -> str:
     # An explicit connection or URL (tests, tools) wins over the environment.
     explicit = context.get_x_argument(as_dictionary=True).get("url") or config.attributes.get("url")
-    return explicit or get_settings().sqlalchemy_url()
+    # A missing production secret or key is one line on stderr and exit status 2, not a traceback.
+    return explicit or settings_or_exit().sqlalchemy_url()
 
 
 def _configure(**kwargs: object) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,7 +21,7 @@ from api.security import TokenVerifier
 from api.strict_query import reject_unknown_query_parameters
 from pipeline_pulse.core.config import Settings
 from pipeline_pulse.core.db import create_async_db_engine, is_sqlite
-from pipeline_pulse.core.startup import settings_or_exit
+from pipeline_pulse.core.startup import exit_on_configuration_error, settings_or_exit
 
 API_PREFIX = "/api/v1"
 DESCRIPTION = """Region-scoped pipeline metrics from the Pipeline Pulse warehouse, in home currency.
@@ -39,15 +38,15 @@ Answers of the metrics endpoints, /deals pages, /regions and /stages are cached 
 one poll interval. /sync/status, /deals/{id}, /health and /ready are never cached."""
 
 
-def configure_logging() -> None:
-    """Log lines of the `api` loggers carry the request id; level from API_LOG_LEVEL (default INFO). The access
+def configure_logging(level: str) -> None:
+    """Log lines of the `api` loggers carry the request id; `level` is API_LOG_LEVEL. The access
     log is ours (api.access: escaped target, redacted query, request id); uvicorn's is silenced, however
     uvicorn was started (a logger filter survives uvicorn's own logging set-up)."""
     uvicorn_access = logging.getLogger("uvicorn.access")
     if not any(isinstance(existing, DropAll) for existing in uvicorn_access.filters):
         uvicorn_access.addFilter(DropAll())
     logger = logging.getLogger("api")
-    logger.setLevel(os.environ.get("API_LOG_LEVEL", "INFO").upper())
+    logger.setLevel(level)
     if not any(isinstance(handler_filter, RequestIdLogFilter) for h in logger.handlers for handler_filter in h.filters):
         handler = logging.StreamHandler()
         handler.addFilter(RequestIdLogFilter())
@@ -64,13 +63,13 @@ def api_engine_options(settings: Settings) -> dict[str, object]:
     connections as a worker serves concurrent requests (API_DB_POOL_SIZE) so a burst does not open and close
     overflow connections per request; statements, connects and checkouts are bounded (API_DB_*_TIMEOUT_SECONDS)
     so a stuck or saturated database answers 503 within seconds instead of holding the request."""
-    options: dict[str, object] = {"isolation_level": "AUTOCOMMIT", "bounds": settings.api_db_bounds()}
+    options: dict[str, object] = {"isolation_level": "AUTOCOMMIT", "bounds": settings.api.db_bounds()}
     if not is_sqlite(settings.database_url):
         options.update(
             pool_pre_ping=False,
             pool_recycle=1800,
-            pool_size=settings.api_db_pool_size,
-            max_overflow=settings.api_db_max_overflow,
+            pool_size=settings.api.db_pool_size,
+            max_overflow=settings.api.db_max_overflow,
         )
     return options
 
@@ -78,12 +77,17 @@ def api_engine_options(settings: Settings) -> dict[str, object]:
 def create_app(
     settings: Settings | None = None, *, ready_timeout_seconds: float = 2.0, cache: CacheConfig | None = None
 ) -> FastAPI:
-    """`cache`: the response cache's poll interval and bounds (default: API_CACHE_* environment variables)."""
-    # A misconfigured start (e.g. production without its secret) exits with one line, not a traceback.
-    settings = settings or settings_or_exit()
-    configure_logging()
+    """`settings`: default the process settings, and a misconfigured start (e.g. production without its secret,
+    or no JWT key) exits with one line, not a traceback. `cache`: the response cache's poll interval and bounds
+    (default: the API_CACHE_* settings)."""
+    if settings is None:
+        settings = settings_or_exit()
+        token_verifier = exit_on_configuration_error(TokenVerifier, settings)
+    else:
+        token_verifier = TokenVerifier(settings)
+    configure_logging(settings.api.log_level)
     engine = create_async_db_engine(settings.sqlalchemy_url(), **api_engine_options(settings))
-    cache_config = cache or CacheConfig.from_env()
+    cache_config = cache or CacheConfig.from_settings(settings.api)
     response_cache = ResponseCache(cache_config) if cache_config.enabled else None
 
     @asynccontextmanager
@@ -106,7 +110,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.response_cache = response_cache  # None when disabled; bypassed until the first version poll
-    app.state.token_verifier = TokenVerifier(settings)
+    app.state.token_verifier = token_verifier
     app.state.ready_timeout_seconds = ready_timeout_seconds
 
     install_offline_docs(app)
@@ -132,4 +136,9 @@ def create_app(
     return app
 
 
-app = create_app()
+def __getattr__(name: str) -> FastAPI:
+    # `uvicorn api.main:app` builds the app when it asks for it: importing this module reads no settings.
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    built = globals()["app"] = create_app()
+    return built

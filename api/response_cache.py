@@ -31,7 +31,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from api.caching import CACHE_CONTROL
 from api.filters import QueryParams
 from api.scope import RegionScope
+from pipeline_pulse.core.config import ApiSettings
 from pipeline_pulse.warehouse.data_version import DATA_VERSION_QUERY
 
 logger = logging.getLogger("api.cache")
@@ -50,16 +50,17 @@ ENTRY_OVERHEAD_BYTES = 256  # the entry object, its key tuple and the OrderedDic
 
 @dataclass(frozen=True, slots=True)
 class CacheConfig:
-    poll_seconds: float = 1.0  # 0 disables caching
-    max_entries: int = 4096
-    max_bytes: int = 32 * 1024 * 1024
+    # Defaults are the API_CACHE_* settings' defaults (one home: pipeline_pulse/core/config.py).
+    poll_seconds: float = ApiSettings.model_fields["cache_version_poll_seconds"].default  # 0 disables caching
+    max_entries: int = ApiSettings.model_fields["cache_max_entries"].default
+    max_bytes: int = ApiSettings.model_fields["cache_max_bytes"].default
 
     @classmethod
-    def from_env(cls) -> CacheConfig:
+    def from_settings(cls, api: ApiSettings) -> CacheConfig:
         return cls(
-            poll_seconds=float(os.environ.get("API_CACHE_VERSION_POLL_SECONDS", "1")),
-            max_entries=int(os.environ.get("API_CACHE_MAX_ENTRIES", "4096")),
-            max_bytes=int(os.environ.get("API_CACHE_MAX_BYTES", str(32 * 1024 * 1024))),
+            poll_seconds=api.cache_version_poll_seconds,
+            max_entries=api.cache_max_entries,
+            max_bytes=api.cache_max_bytes,
         )
 
     @property

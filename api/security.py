@@ -51,10 +51,7 @@ class TokenVerifier:
         self._key: str | None = None
         self._jwks: dict[str, dict[str, Any]] = {}
         if self.algorithm == "HS256":
-            secret = settings.effective_jwt_secret()
-            if secret is None:
-                raise ConfigurationError("JWT_ALGORITHM=HS256 requires JWT_SECRET")
-            self._key = secret.get_secret_value()
+            self._key = settings.require_jwt_secret()
         elif settings.jwt_jwks_file is not None:
             self._jwks = _load_jwks(settings)
         elif settings.jwt_public_key is not None:

@@ -12,7 +12,9 @@ from typing import Any
 
 from jose import jwt
 
-from pipeline_pulse.core.config import ConfigurationError, Settings, load_settings
+from pipeline_pulse.core.config import ConfigurationError, Settings
+from pipeline_pulse.core.settings import load_settings, read_environment
+from pipeline_pulse.core.startup import exit_on_configuration_error, fail
 
 
 def mint_token(
@@ -38,10 +40,7 @@ def mint_token(
     if role:
         claims["role"] = role
     if settings.jwt_algorithm == "HS256":
-        secret = settings.effective_jwt_secret()
-        if secret is None:
-            raise ConfigurationError("JWT_SECRET is not set")
-        key = secret.get_secret_value()
+        key = settings.require_jwt_secret()
     else:
         if settings.jwt_private_key is None:
             raise ConfigurationError("JWT_ALGORITHM=RS256 needs JWT_PRIVATE_KEY to mint tokens")
@@ -69,15 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     mint.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds (default 3600)")
     mint.add_argument("--kid", default=None, help="key id header (for JWKS verification)")
     args = parser.parse_args(argv)
-    try:
-        # Checked before load_settings(): a production start would reach for Secrets Manager first.
-        if Settings().is_production:
-            raise ConfigurationError("refusing to mint tokens with APP_ENV=production")
-        settings = load_settings()
-        print(mint_token(settings, args.sub, args.regions, args.role, args.ttl, args.kid))
-    except ConfigurationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    # Checked before load_settings(): a production start would reach for Secrets Manager first.
+    environment = exit_on_configuration_error(read_environment)
+    if environment.is_production:
+        fail(f"refusing to mint tokens: {environment.app_env_source}; minting is for APP_ENV=development or test")
+    settings = exit_on_configuration_error(load_settings)
+    print(exit_on_configuration_error(mint_token, settings, args.sub, args.regions, args.role, args.ttl, args.kid))
     return 0
 
 

@@ -1,4 +1,9 @@
-"""The Dagster code location (workspace.yaml loads this module)."""
+"""The Dagster code location (workspace.yaml loads this module).
+
+`defs` is lazy: Dagster calls it when it loads the code location (webserver, daemon, `dagster job execute`,
+each run worker), so importing this module reads nothing, and a misconfigured process (e.g. production without
+its secret) stops right there with the one-line reason instead of failing (and retrying) inside a run.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,11 @@ from orchestration.assets.reporting import deal_snapshots, pipeline_metrics
 from orchestration.checks import DEAL_CHECKS
 from orchestration.jobs import deal_snapshots_job, zoho_full_reconcile, zoho_sync
 from orchestration.resources import PipelineSettingsResource, WarehouseResource, ZohoResource
-from orchestration.schedules import deal_snapshots_schedule, zoho_full_reconcile_schedule, zoho_sync_schedule
+from orchestration.schedules import build_schedules
 from orchestration.sensors import run_failure_alert
+from pipeline_pulse.core.config import Settings
+from pipeline_pulse.core.settings import get_settings
+from pipeline_pulse.core.startup import settings_or_exit
 
 ASSETS = [regions, crm_users, pipeline_stages, currencies, deals, deal_stage_history, pipeline_metrics, deal_snapshots]
 
@@ -20,21 +28,25 @@ def build_definitions(
     warehouse: WarehouseResource | None = None,
     zoho: ZohoResource | None = None,
     pipeline: PipelineSettingsResource | None = None,
+    settings: Settings | None = None,
 ) -> dg.Definitions:
     """The definitions with the given resources (tests swap them; production uses the settings)."""
+    settings = settings or get_settings()
     warehouse = warehouse or WarehouseResource()
     return dg.Definitions(
         assets=ASSETS,
         asset_checks=DEAL_CHECKS,
         jobs=[zoho_sync, zoho_full_reconcile, deal_snapshots_job],
-        schedules=[zoho_sync_schedule, zoho_full_reconcile_schedule, deal_snapshots_schedule],
+        schedules=build_schedules(settings.pipeline),
         sensors=[run_failure_alert],
         resources={
             "warehouse": warehouse,
             "zoho": zoho or ZohoResource(warehouse=warehouse),
-            "pipeline": pipeline or PipelineSettingsResource(),
+            "pipeline": pipeline or PipelineSettingsResource.from_settings(settings),
         },
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions(settings=settings_or_exit())

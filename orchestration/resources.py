@@ -5,16 +5,17 @@ Both default to the process settings (`get_settings()`: env, `.env`, AWS Secrets
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
 from sqlalchemy import Connection, Engine, text
 
-from pipeline_pulse.core.config import get_settings
+from pipeline_pulse.core.config import Settings
 from pipeline_pulse.core.db import create_sync_engine
+from pipeline_pulse.core.settings import get_settings
 from pipeline_pulse.services.zoho.port import ZohoPort
 
 # Postgres advisory-lock key of "a Zoho sync is writing" (any constant bigint; this one spells PPZOHO).
@@ -104,26 +105,24 @@ class ZohoResource(dg.ConfigurableResource):
         self._port = None
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value else default
-
-
-def _env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value else default
-
-
-SYNC_INTERVAL_MINUTES = _env_int("ZOHO_SYNC_INTERVAL_MINUTES", 15)
-
-
 class PipelineSettingsResource(dg.ConfigurableResource):
-    """Thresholds of the asset checks and the schedule interval the freshness check compares against."""
+    """Thresholds of the asset checks and the schedule interval the freshness check compares against.
 
-    sync_interval_minutes: int = Field(default=SYNC_INTERVAL_MINUTES, ge=1)
-    max_rejected_share: float = Field(default=_env_float("PIPELINE_MAX_REJECTED_SHARE", 0.05), ge=0, le=1)
-    max_unassigned_share: float = Field(default=_env_float("PIPELINE_MAX_UNASSIGNED_SHARE", 0.10), ge=0, le=1)
+    No defaults here: `from_settings` fills them from `PipelineSettings` (their one home)."""
+
+    sync_interval_minutes: int = Field(ge=1)
+    max_rejected_share: float = Field(ge=0, le=1)
+    max_unassigned_share: float = Field(ge=0, le=1)
     home_currency: str | None = Field(default=None, description="Override Zoho's home currency (ISO code).")
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> PipelineSettingsResource:
+        values: dict[str, Any] = {
+            "sync_interval_minutes": settings.pipeline.zoho_sync_interval_minutes,
+            "max_rejected_share": settings.pipeline.pipeline_max_rejected_share,
+            "max_unassigned_share": settings.pipeline.pipeline_max_unassigned_share,
+        }
+        return cls(**{**values, **overrides})
 
     def effective_home_currency(self) -> str | None:
         return self.home_currency or get_settings().home_currency

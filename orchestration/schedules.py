@@ -1,14 +1,12 @@
 """Schedules: incremental sync every ZOHO_SYNC_INTERVAL_MINUTES (15 by default), nightly reconcile, daily
-snapshots."""
+snapshots. Built from the settings when the code location loads, never at import."""
 
 from __future__ import annotations
-
-import os
 
 import dagster as dg
 
 from orchestration.jobs import deal_snapshots_job, zoho_full_reconcile, zoho_sync
-from orchestration.resources import SYNC_INTERVAL_MINUTES
+from pipeline_pulse.core.config import PipelineSettings
 
 
 def sync_cron(interval_minutes: int) -> str:
@@ -17,25 +15,27 @@ def sync_cron(interval_minutes: int) -> str:
     return "0 * * * *" if interval_minutes == 60 else f"*/{interval_minutes} * * * *"
 
 
-zoho_sync_schedule = dg.ScheduleDefinition(
-    name="zoho_sync_schedule",
-    job=zoho_sync,
-    cron_schedule=sync_cron(SYNC_INTERVAL_MINUTES),
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
-zoho_full_reconcile_schedule = dg.ScheduleDefinition(
-    name="zoho_full_reconcile_schedule",
-    job=zoho_full_reconcile,
-    cron_schedule=os.environ.get("ZOHO_RECONCILE_CRON", "30 2 * * *"),
-    execution_timezone="UTC",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
-# One run per day shortly after midnight UTC for the day that just ended.
-deal_snapshots_schedule = dg.build_schedule_from_partitioned_job(
-    deal_snapshots_job,
-    name="deal_snapshots_schedule",
-    hour_of_day=0,
-    minute_of_hour=20,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
+def build_schedules(pipeline: PipelineSettings) -> list[dg.ScheduleDefinition]:
+    zoho_sync_schedule = dg.ScheduleDefinition(
+        name="zoho_sync_schedule",
+        job=zoho_sync,
+        cron_schedule=sync_cron(pipeline.zoho_sync_interval_minutes),
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+    zoho_full_reconcile_schedule = dg.ScheduleDefinition(
+        name="zoho_full_reconcile_schedule",
+        job=zoho_full_reconcile,
+        cron_schedule=pipeline.zoho_reconcile_cron,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+    # One run per day shortly after midnight UTC for the day that just ended.
+    deal_snapshots_schedule = dg.build_schedule_from_partitioned_job(
+        deal_snapshots_job,
+        name="deal_snapshots_schedule",
+        hour_of_day=0,
+        minute_of_hour=20,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+    return [zoho_sync_schedule, zoho_full_reconcile_schedule, deal_snapshots_schedule]

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import os
 
-import pytest
+from cryptography.fernet import Fernet
 
 # Tests never read a developer's .env or leak into production behaviour.
 os.environ.setdefault("APP_ENV", "test")
 os.environ.setdefault("JWT_SECRET", "test-secret-0123456789-0123456789-abcdef")
+# A fresh key per session (there is no built-in key); child processes inherit it.
+os.environ.setdefault("TOKEN_ENCRYPTION_KEY", Fernet.generate_key().decode())
 
-pytest_plugins = ["tests.fixtures.db", "tests.fixtures.api", "tests.fixtures.aws", "tests.fixtures.demo"]
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Every test that runs on the Postgres variant of `db_url` is marked `postgres`, so `-m "not postgres"`
-    # gives a SQLite-only run.
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("db_url") == "postgresql":
-            item.add_marker(pytest.mark.postgres)
-        if "fresh_postgres_url" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.postgres)
+pytest_plugins = [
+    "tests.fixtures.needs",
+    "tests.fixtures.db",
+    "tests.fixtures.api",
+    "tests.fixtures.aws",
+    "tests.fixtures.demo",
+]

@@ -9,6 +9,10 @@
 | `DEMO_DAGSTER_HOME` | Dagster instance directory (runs, event logs) | `.dagster_home` |
 | `DATABASE_URL` | the warehouse | `sqlite:///./pipeline_pulse.db` |
 | `CORS_ORIGINS` | browser origins the API allows (JSON list) | local dev servers, `DEV_CORS_ORIGINS` |
+
+Every child runs with `APP_ENV=development` and the development keys of the run directory
+(`DEMO_RUN_DIR/dev-keys.env`: a random `JWT_SECRET` and `TOKEN_ENCRYPTION_KEY`, created on the first run and
+kept, so stored Zoho tokens stay readable and printed tokens keep verifying); keys already in the environment win.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -37,6 +43,25 @@ SANDBOX_CLIENT = {
 
 # Browser origins of the usual local frontend dev servers (Vite, Create React App / Next, Angular, generic).
 DEV_CORS_ORIGINS = [f"http://{host}:{port}" for port in (5173, 3000, 4200, 8080) for host in ("localhost", "127.0.0.1")]
+
+
+DEV_KEYS_FILE = "dev-keys.env"
+
+
+def load_or_create_dev_keys(path: Path) -> dict[str, str]:
+    """The run directory's random development keys, created once (mode 0600) and reused afterwards."""
+    if path.exists():
+        pairs = (line.split("=", 1) for line in path.read_text(encoding="utf-8").splitlines() if "=" in line)
+        keys = {name.strip(): value.strip() for name, value in pairs}
+        if keys.keys() >= {"JWT_SECRET", "TOKEN_ENCRYPTION_KEY"}:
+            return keys
+    keys = {"JWT_SECRET": secrets.token_urlsafe(48), "TOKEN_ENCRYPTION_KEY": Fernet.generate_key().decode()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.touch(mode=0o600)
+    tmp.write_text("".join(f"{name}={value}\n" for name, value in keys.items()), encoding="utf-8")
+    tmp.replace(path)
+    return keys
 
 
 class DemoConfigError(ValueError):
@@ -147,10 +172,17 @@ class DemoConfig:
             "DEMO_DAGSTER_PORT": self.dagster_port,
         }
 
+    @property
+    def dev_keys_path(self) -> Path:
+        return self.run_dir / DEV_KEYS_FILE
+
     def child_env(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
-        """Environment of every process the demo starts: the warehouse, the sandbox as Zoho, Dagster's home."""
+        """Environment of every process the demo starts: development, its keys, the warehouse, the sandbox as
+        Zoho, Dagster's home."""
         env = dict(os.environ if base is None else base)
-        env.setdefault("APP_ENV", "development")
+        env["APP_ENV"] = "development"
+        for name, value in load_or_create_dev_keys(self.dev_keys_path).items():
+            env.setdefault(name, value)
         env.setdefault("CORS_ORIGINS", json.dumps(DEV_CORS_ORIGINS))
         env.update(SANDBOX_CLIENT)
         env.update(

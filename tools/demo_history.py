@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from pipeline_pulse.core.config import get_settings
 from pipeline_pulse.core.db import create_sync_engine
+from pipeline_pulse.core.settings import get_settings
 from tools.demo_config import DemoMarker
 
 SYNC_JOB = "zoho_sync"
@@ -70,8 +70,9 @@ class Pipeline:
     def __init__(self) -> None:
         import dagster as dg
 
-        from orchestration.definitions import defs
+        from orchestration.definitions import defs as lazy_defs
 
+        defs = lazy_defs()
         self._instance = dg.DagsterInstance.get()
         self.sync_job = defs.resolve_job_def(SYNC_JOB)
         self.snapshot_job = self._snapshot_job(defs)

@@ -1,43 +1,34 @@
-"""Typed settings for every process (ETL, API, tools), read from the environment and `.env`.
+"""The settings classes: every environment variable the code reads is a field of one of them.
 
-Production secrets are overlaid from AWS Secrets Manager by `load_settings()` (see `secrets.py`); the
-completeness checks run after that overlay, so a production start never falls back to env values silently.
+`Settings` holds what every process shares; `ApiSettings` (prefix `API_`), `EtlSettings` (prefix `ETL_`) and
+`PipelineSettings` are its per-area parts, read from the same environment and `.env` (`settings.api`,
+`settings.etl`, `settings.pipeline`). Nothing here
+reads anything at import time: `pipeline_pulse.core.settings.load_settings()` builds them, overlays the
+production secret and runs `check_complete()`. To add a setting: add a typed field with a `description` to
+the class of its area, then run `python -m tools.settings_doc` (the README table is generated from here).
 """
 
 from __future__ import annotations
 
-import threading
-import time
+import base64
+import binascii
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_serializer, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_serializer, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from pipeline_pulse.core.db import API_DB_BOUNDS, ETL_DB_BOUNDS, DbBounds
 
 DEFAULT_DATABASE_URL = "sqlite:///./pipeline_pulse.db"
-# Used only when APP_ENV=development and no JWT_SECRET is set; refused everywhere else.
-DEV_JWT_SECRET = "pipeline-pulse-development-only-secret-do-not-use-in-production"  # noqa: S105
+# Where `make run` writes its generated development keys (named in the errors that ask for a key).
+DEV_KEYS_HINT = "`make run` generates development keys into .run/dev-keys.env"
 
 
 class ConfigurationError(RuntimeError):
     """Start-up configuration is missing or inconsistent; the message says which variable and why."""
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line naming each bad variable (as its env name) and why, never the input value.
-
-    Pydantic's own message quotes `input_value`, which may be a secret or a URL with a password in it.
-    """
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False):
-        name = ".".join(str(part) for part in error.get("loc", ())).upper() or "SETTINGS"
-        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
-        parts.append(f"{name}: {message}")
-    return "; ".join(parts).replace("\n", " ")
 
 
 def mask_url_password(url: str) -> str:
@@ -57,6 +48,7 @@ class AppEnv(StrEnum):
 ZohoDataCenter = Literal["US", "EU", "IN", "AU", "JP", "CA", "SA", "CN"]
 ZohoEnvironment = Literal["production", "sandbox", "developer"]
 JwtAlgorithm = Literal["HS256", "RS256"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 # Keys of the production secret (a JSON object) that may override settings; anything else is ignored.
 SECRET_KEYS: tuple[str, ...] = (
@@ -70,66 +62,194 @@ SECRET_KEYS: tuple[str, ...] = (
     "database_password",
     "token_encryption_key",
 )
+_ENV_FILE = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
+
+
+class ApiSettings(BaseSettings):
+    """The read API's knobs (`API_*`)."""
+
+    model_config = SettingsConfigDict(**_ENV_FILE, env_prefix="API_")
+
+    log_level: LogLevel = Field(default="INFO", description="level of the `api` loggers")
+    # Per API worker process; workers x (size + overflow) must stay below Postgres max_connections.
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        le=200,
+        description="warehouse connections kept per API worker process (workers × (size + overflow) < Postgres `max_connections`)",
+    )
+    db_max_overflow: int = Field(default=10, ge=0, le=200, description="extra connections allowed under a burst")
+    # Bounds of every database wait (see core/db.DbBounds): a frozen database answers 503 within them.
+    db_statement_timeout_seconds: float = Field(
+        default=API_DB_BOUNDS.statement_timeout_seconds,
+        gt=0,
+        le=600,
+        description="server-side bound of an API statement; the driver gives up 1 s later (a frozen server answers nothing), so the request answers 503",
+    )
+    db_lock_timeout_seconds: float = Field(
+        default=API_DB_BOUNDS.lock_timeout_seconds, gt=0, le=600, description="longest wait for a lock"
+    )
+    db_connect_timeout_seconds: float = Field(
+        default=API_DB_BOUNDS.connect_timeout_seconds, gt=0, le=600, description="longest wait for a connection"
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=API_DB_BOUNDS.pool_timeout_seconds, gt=0, le=600, description="longest wait for a pooled connection"
+    )
+    cache_version_poll_seconds: float = Field(
+        default=1.0, ge=0, le=3600, description="how often the response cache polls the data version; 0 disables it"
+    )
+    cache_max_entries: int = Field(default=4096, ge=0, description="response cache entries per API process")
+    cache_max_bytes: int = Field(default=32 * 1024 * 1024, ge=0, description="response cache bytes per API process")
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    def db_bounds(self) -> DbBounds:
+        return DbBounds(
+            statement_timeout_seconds=self.db_statement_timeout_seconds,
+            lock_timeout_seconds=self.db_lock_timeout_seconds,
+            connect_timeout_seconds=self.db_connect_timeout_seconds,
+            pool_timeout_seconds=self.db_pool_timeout_seconds,
+        )
+
+
+class EtlSettings(BaseSettings):
+    """Bounds of the pipeline's database waits (`ETL_*`): a stuck run stops instead of hanging."""
+
+    model_config = SettingsConfigDict(**_ENV_FILE, env_prefix="ETL_")
+
+    db_statement_timeout_seconds: float = Field(
+        default=ETL_DB_BOUNDS.statement_timeout_seconds,
+        gt=0,
+        description="server-side bound of a pipeline / tools / migrations statement: stops a stuck run, not a long COPY",
+    )
+    db_lock_timeout_seconds: float = Field(
+        default=ETL_DB_BOUNDS.lock_timeout_seconds, gt=0, description="longest wait for a lock"
+    )
+    db_connect_timeout_seconds: float = Field(
+        default=ETL_DB_BOUNDS.connect_timeout_seconds, gt=0, le=600, description="longest wait for a connection"
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=ETL_DB_BOUNDS.pool_timeout_seconds, gt=0, description="longest wait for a pooled connection"
+    )
+
+    def db_bounds(self) -> DbBounds:
+        return DbBounds(
+            statement_timeout_seconds=self.db_statement_timeout_seconds,
+            lock_timeout_seconds=self.db_lock_timeout_seconds,
+            connect_timeout_seconds=self.db_connect_timeout_seconds,
+            pool_timeout_seconds=self.db_pool_timeout_seconds,
+        )
+
+
+class PipelineSettings(BaseSettings):
+    """The Dagster code location's schedules and asset-check thresholds."""
+
+    model_config = _ENV_FILE
+
+    zoho_sync_interval_minutes: int = Field(
+        default=15, description="incremental sync schedule, in minutes; must divide 60"
+    )
+    zoho_reconcile_cron: str = Field(default="30 2 * * *", description="nightly full reconcile (cron, UTC)")
+    pipeline_max_rejected_share: float = Field(
+        default=0.05, ge=0, le=1, description="asset check: largest share of rejected deal records that passes"
+    )
+    pipeline_max_unassigned_share: float = Field(
+        default=0.10, ge=0, le=1, description="asset check: largest share of deals without a region that passes"
+    )
+
+    @field_validator("zoho_sync_interval_minutes")
+    @classmethod
+    def _divides_an_hour(cls, value: int) -> int:
+        if not 1 <= value <= 60 or 60 % value:
+            raise ValueError("must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")
+        return value
+
+    @field_validator("zoho_reconcile_cron")
+    @classmethod
+    def _five_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("must be a 5-field cron expression, e.g. '30 2 * * *'")
+        return " ".join(value.split())
 
 
 class Settings(BaseSettings):
-    """Every variable of the ARCHITECTURE.md contract, plus tuning knobs with safe defaults."""
+    """What every process shares: warehouse, environment, secrets, Zoho, JWT; plus the per-area parts."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
+    model_config = _ENV_FILE
 
-    database_url: str = DEFAULT_DATABASE_URL
-    database_password: SecretStr | None = None
-    app_env: AppEnv = AppEnv.DEVELOPMENT
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL, description="the warehouse (PostgreSQL or SQLite SQLAlchemy URL)"
+    )
+    database_password: SecretStr | None = Field(
+        default=None, description="password filled into DATABASE_URL (production: from the AWS secret)"
+    )
+    app_env: AppEnv = Field(
+        default=AppEnv.PRODUCTION,
+        description="`development`, `test` or `production`; unset means production (keys and AWS secret required)",
+    )
 
-    aws_secret_id: str | None = None
-    aws_region: str | None = None
-    secrets_cache_ttl_seconds: float = Field(default=300.0, ge=0)
+    aws_secret_id: str | None = Field(default=None, description="the Secrets Manager secret read in production")
+    aws_region: str | None = Field(default=None, description="its AWS region")
+    secrets_cache_ttl_seconds: float = Field(default=300.0, ge=0, description="how long the secret is cached")
 
-    zoho_data_center: ZohoDataCenter = "US"
-    zoho_environment: ZohoEnvironment = "production"
-    zoho_api_url: str | None = None
-    zoho_accounts_url: str | None = None
-    zoho_client_id: str | None = None
-    zoho_client_secret: SecretStr | None = None
-    zoho_refresh_token: SecretStr | None = None
-    zoho_user_email: str | None = None
-    zoho_resource_path: Path = Path(".zoho_sdk")
-    zoho_timeout_seconds: float = Field(default=30.0, gt=0)
-    zoho_max_retries: int = Field(default=5, ge=0)
-    zoho_retry_max_seconds: float = Field(default=120.0, gt=0)
-    zoho_max_concurrency: int = Field(default=5, ge=1)
-    zoho_daily_credits: int = Field(default=100_000, ge=1)
-    zoho_credit_budget_share: float = Field(default=0.8, gt=0, le=1)
-    zoho_bulk_threshold: int = Field(default=50_000, ge=0)
-    # Incremental reads re-read this many seconds before the committed cursor (same-second edits, clock skew).
-    zoho_incremental_overlap_seconds: float = Field(default=30.0, ge=0, le=3600)
-    zoho_bulk_poll_timeout_seconds: float = Field(default=600.0, gt=0)
-    token_encryption_key: SecretStr | None = None
+    zoho_data_center: ZohoDataCenter = Field(default="US", description="`US EU IN AU JP CA SA CN`")
+    zoho_environment: ZohoEnvironment = Field(default="production", description="Zoho's own environment")
+    zoho_api_url: str | None = Field(default=None, description="explicit API endpoint (the sandbox in dev/test)")
+    zoho_accounts_url: str | None = Field(default=None, description="explicit OAuth endpoint, set with ZOHO_API_URL")
+    zoho_client_id: str | None = Field(default=None, description="OAuth client id")
+    zoho_client_secret: SecretStr | None = Field(default=None, description="OAuth client secret")
+    zoho_refresh_token: SecretStr | None = Field(default=None, description="OAuth refresh token (the grant)")
+    zoho_user_email: str | None = Field(default=None, description="the Zoho user the SDK acts as")
+    zoho_resource_path: Path = Field(default=Path(".zoho_sdk"), description="the SDK's field-metadata cache")
+    zoho_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="timeout of one Zoho call (API calls and OAuth token requests alike)"
+    )
+    zoho_max_retries: int = Field(default=5, ge=0, description="retries of a failed Zoho call")
+    zoho_retry_max_seconds: float = Field(default=120.0, gt=0, description="total time one call may spend retrying")
+    zoho_max_concurrency: int = Field(default=5, ge=1, description="concurrent Zoho calls per process")
+    zoho_daily_credits: int = Field(
+        default=100_000,
+        ge=1,
+        description="the org's daily Zoho API credits; the spend is counted in the warehouse (`zoho_credit_ledger`), shared by every process",
+    )
+    zoho_credit_budget_share: float = Field(
+        default=0.8, gt=0, le=1, description="share of the daily credits the pipeline may spend"
+    )
+    zoho_bulk_threshold: int = Field(default=50_000, ge=0, description="use Bulk Read above this many deals")
+    zoho_incremental_overlap_seconds: float = Field(
+        default=30.0, ge=0, le=3600, description="incremental reads re-read this far before the cursor"
+    )
+    zoho_bulk_poll_timeout_seconds: float = Field(default=600.0, gt=0, description="longest wait for a Bulk Read job")
+    token_encryption_key: SecretStr | None = Field(
+        default=None, description="Fernet key encrypting stored Zoho tokens; required to store them, and in production"
+    )
 
-    jwt_algorithm: JwtAlgorithm = "HS256"
-    jwt_secret: SecretStr | None = None
-    jwt_public_key: SecretStr | None = None
-    jwt_private_key: SecretStr | None = None
-    jwt_jwks_file: Path | None = None
-    jwt_issuer: str = "pipeline-pulse"
-    jwt_audience: str = "pipeline-pulse"
-    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    jwt_algorithm: JwtAlgorithm = Field(default="HS256", description="`HS256` or `RS256`")
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HS256 key (≥ 32 characters); required by the API and token minting"
+    )
+    jwt_public_key: SecretStr | None = Field(default=None, description="RS256 verification key (PEM)")
+    jwt_private_key: SecretStr | None = Field(default=None, description="RS256 signing key (token minting only)")
+    jwt_jwks_file: Path | None = Field(default=None, description="RS256 keys as a JWKS file (picked by `kid`)")
+    jwt_issuer: str = Field(default="pipeline-pulse", description="required `iss` claim")
+    jwt_audience: str = Field(default="pipeline-pulse", description="required `aud` claim")
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300, description="clock skew allowed on `exp`/`nbf`/`iat`")
 
-    # Bounds of every database wait (seconds; see core/db.DbBounds). API: fail fast with 503; ETL: stop a stuck run.
-    api_db_statement_timeout_seconds: float = Field(default=API_DB_BOUNDS.statement_timeout_seconds, gt=0, le=600)
-    api_db_lock_timeout_seconds: float = Field(default=API_DB_BOUNDS.lock_timeout_seconds, gt=0, le=600)
-    api_db_connect_timeout_seconds: float = Field(default=API_DB_BOUNDS.connect_timeout_seconds, gt=0, le=600)
-    api_db_pool_timeout_seconds: float = Field(default=API_DB_BOUNDS.pool_timeout_seconds, gt=0, le=600)
-    # Per API worker process; workers x (size + overflow) must stay below Postgres max_connections.
-    api_db_pool_size: int = Field(default=20, ge=1, le=200)
-    api_db_max_overflow: int = Field(default=10, ge=0, le=200)
-    etl_db_statement_timeout_seconds: float = Field(default=ETL_DB_BOUNDS.statement_timeout_seconds, gt=0)
-    etl_db_lock_timeout_seconds: float = Field(default=ETL_DB_BOUNDS.lock_timeout_seconds, gt=0)
-    etl_db_connect_timeout_seconds: float = Field(default=ETL_DB_BOUNDS.connect_timeout_seconds, gt=0, le=600)
-    etl_db_pool_timeout_seconds: float = Field(default=ETL_DB_BOUNDS.pool_timeout_seconds, gt=0)
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="browser origins the API allows (JSON list; preflights with `Authorization` succeed for them); `make run` allows the local dev servers' origins (`localhost` / `127.0.0.1` on 5173, 3000, 4200, 8080)",
+    )
+    home_currency: str | None = Field(default=None, description="override Zoho's home currency (ISO code)")
 
-    cors_origins: list[str] = Field(default_factory=list)
-    home_currency: str | None = None
+    # The per-area parts read their own variables (same environment, same `.env`).
+    api: ApiSettings = Field(default_factory=ApiSettings, validation_alias=AliasChoices("api"), exclude=True)
+    etl: EtlSettings = Field(default_factory=EtlSettings, validation_alias=AliasChoices("etl"), exclude=True)
+    pipeline: PipelineSettings = Field(
+        default_factory=PipelineSettings, validation_alias=AliasChoices("pipeline"), exclude=True
+    )
 
     @field_validator("zoho_data_center", mode="before")
     @classmethod
@@ -154,6 +274,19 @@ class Settings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/") if value else value
 
+    @field_validator("token_encryption_key")
+    @classmethod
+    def _fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return value
+        try:
+            valid = len(base64.urlsafe_b64decode(value.get_secret_value().encode())) == 32
+        except (binascii.Error, ValueError):
+            valid = False
+        if not valid:  # never echo the value: it is the key
+            raise ValueError("must be a Fernet key: 32 bytes, url-safe base64 (e.g. from Fernet.generate_key())")
+        return value
+
     @field_serializer("database_url", when_used="json")
     def _mask_database_url(self, value: str) -> str:
         # JSON dumps are for display and logs; a password inline in DATABASE_URL must not end up there.
@@ -167,29 +300,26 @@ class Settings(BaseSettings):
     def is_production(self) -> bool:
         return self.app_env is AppEnv.PRODUCTION
 
-    def effective_jwt_secret(self) -> SecretStr | None:
-        """The HS256 secret; the fixed dev secret only ever applies in development."""
-        if self.jwt_secret is not None:
-            return self.jwt_secret
-        if self.app_env is AppEnv.DEVELOPMENT:
-            return SecretStr(DEV_JWT_SECRET)
-        return None
+    @property
+    def app_env_source(self) -> str:
+        """How the environment was chosen, for messages: `APP_ENV=x`, or that it defaulted to production."""
+        if "app_env" in self.model_fields_set:
+            return f"APP_ENV={self.app_env.value}"
+        return "APP_ENV is not set, so production rules apply"
+
+    def production_requires(self, what: str) -> ConfigurationError:
+        """The one-line reason every entry point prints when production configuration is incomplete."""
+        if "app_env" in self.model_fields_set:
+            return ConfigurationError(f"APP_ENV=production requires {what}")
+        return ConfigurationError(
+            f"{self.app_env_source}: {what} is required (for local use set APP_ENV=development; {DEV_KEYS_HINT})"
+        )
 
     def api_db_bounds(self) -> DbBounds:
-        return DbBounds(
-            statement_timeout_seconds=self.api_db_statement_timeout_seconds,
-            lock_timeout_seconds=self.api_db_lock_timeout_seconds,
-            connect_timeout_seconds=self.api_db_connect_timeout_seconds,
-            pool_timeout_seconds=self.api_db_pool_timeout_seconds,
-        )
+        return self.api.db_bounds()
 
     def etl_db_bounds(self) -> DbBounds:
-        return DbBounds(
-            statement_timeout_seconds=self.etl_db_statement_timeout_seconds,
-            lock_timeout_seconds=self.etl_db_lock_timeout_seconds,
-            connect_timeout_seconds=self.etl_db_connect_timeout_seconds,
-            pool_timeout_seconds=self.etl_db_pool_timeout_seconds,
-        )
+        return self.etl.db_bounds()
 
     def sqlalchemy_url(self) -> str:
         """DATABASE_URL with the password from DATABASE_PASSWORD (Secrets Manager) filled in, if any."""
@@ -198,14 +328,36 @@ class Settings(BaseSettings):
             url = url.set(password=self.database_password.get_secret_value())
         return url.render_as_string(hide_password=False)
 
+    def require_jwt_secret(self) -> str:
+        """The HS256 key; there is no default key anywhere (not even in development)."""
+        if self.jwt_secret is None:
+            raise ConfigurationError(
+                f"JWT_ALGORITHM=HS256 requires JWT_SECRET (APP_ENV={self.app_env.value}; {DEV_KEYS_HINT})"
+            )
+        return self.jwt_secret.get_secret_value()
+
+    def require_token_encryption_key(self) -> bytes:
+        """The Fernet key of the Zoho token store; there is no default key anywhere."""
+        if self.token_encryption_key is None:
+            raise ConfigurationError(
+                f"TOKEN_ENCRYPTION_KEY is not set: Zoho tokens cannot be stored (APP_ENV={self.app_env.value}; "
+                f"{DEV_KEYS_HINT})"
+            )
+        return self.token_encryption_key.get_secret_value().encode()
+
     def check_complete(self) -> None:
-        """Raise ConfigurationError naming the first missing or inconsistent setting."""
+        """Raise ConfigurationError naming the first missing or inconsistent setting.
+
+        Production needs every key up front (so every entry point stops at once with the same line);
+        development and test need a key only where it is used (the API, minting, the token store).
+        """
         if self.is_production and not self.aws_secret_id:
-            raise ConfigurationError("APP_ENV=production requires AWS_SECRET_ID (production secrets live there)")
-        if self.jwt_algorithm == "HS256" and self.effective_jwt_secret() is None:
-            raise ConfigurationError(f"JWT_ALGORITHM=HS256 requires JWT_SECRET when APP_ENV={self.app_env.value}")
-        if self.jwt_algorithm == "HS256" and len(self.effective_jwt_secret().get_secret_value()) < 32:  # type: ignore[union-attr]
-            raise ConfigurationError("JWT_SECRET must be at least 32 characters for HS256")
+            raise self.production_requires("AWS_SECRET_ID (production secrets live in AWS Secrets Manager)")
+        if self.jwt_algorithm == "HS256":
+            if self.jwt_secret is None and self.is_production:
+                raise self.production_requires("JWT_SECRET (in the AWS secret) for JWT_ALGORITHM=HS256")
+            if self.jwt_secret is not None and len(self.jwt_secret.get_secret_value()) < 32:
+                raise ConfigurationError("JWT_SECRET must be at least 32 characters for HS256")
         if self.jwt_algorithm == "RS256" and self.jwt_public_key is None and self.jwt_jwks_file is None:
             raise ConfigurationError("JWT_ALGORITHM=RS256 requires JWT_PUBLIC_KEY or JWT_JWKS_FILE")
         if self.jwt_jwks_file is not None and not self.jwt_jwks_file.is_file():
@@ -213,7 +365,7 @@ class Settings(BaseSettings):
         if bool(self.zoho_api_url) != bool(self.zoho_accounts_url):
             raise ConfigurationError("ZOHO_API_URL and ZOHO_ACCOUNTS_URL must be set together")
         if self.is_production and self.token_encryption_key is None:
-            raise ConfigurationError("APP_ENV=production requires TOKEN_ENCRYPTION_KEY (in the AWS secret)")
+            raise self.production_requires("TOKEN_ENCRYPTION_KEY (in the AWS secret)")
 
     def with_overlay(self, values: dict[str, Any]) -> Settings:
         """A copy with `values` (already filtered to SECRET_KEYS) taking precedence over env."""
@@ -222,48 +374,24 @@ class Settings(BaseSettings):
         return type(self).model_validate(merged)
 
 
-_lock = threading.Lock()
-_cached: tuple[Settings, float] | None = None
+AREA_SETTINGS: tuple[type[BaseSettings], ...] = (Settings, ApiSettings, EtlSettings, PipelineSettings)
 
 
-def load_settings() -> Settings:
-    """Read env, overlay the production secret, validate completeness. Raises on any problem."""
-    # local imports: secrets imports this module
-    from pipeline_pulse.core.secrets import SecretsManager, SecretsUnavailableError
-
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        # `from None`: the chained pydantic error quotes input values (secrets, URLs with passwords).
-        raise ConfigurationError(f"invalid configuration: {describe_validation_error(exc)}") from None
-    except ValueError as exc:  # pydantic-settings' SettingsError: a complex value (e.g. a list) failed to parse
-        raise ConfigurationError(f"invalid configuration: {' '.join(str(exc).split())}") from None
-    if settings.is_production:
-        if not settings.aws_secret_id:
-            raise ConfigurationError("APP_ENV=production requires AWS_SECRET_ID (production secrets live there)")
-        overlay = SecretsManager.for_settings(settings).get_overlay()
-        try:
-            settings = settings.with_overlay(overlay)
-        except ValidationError as exc:
-            raise SecretsUnavailableError(
-                f"AWS secret {settings.aws_secret_id!r} has invalid values: {describe_validation_error(exc)}"
-            ) from None
-    settings.check_complete()
-    return settings
+def env_name(model: type[BaseSettings], field: str) -> str:
+    """The environment variable of one field (its class's prefix + the field name, upper case)."""
+    return (str(model.model_config.get("env_prefix", "")) + field).upper()
 
 
-def get_settings() -> Settings:
-    """Process-wide settings, re-read after SECRETS_CACHE_TTL_SECONDS so secret rotation is picked up."""
-    global _cached
-    with _lock:
-        now = time.monotonic()
-        if _cached is None or (_cached[0].is_production and now - _cached[1] > _cached[0].secrets_cache_ttl_seconds):
-            _cached = (load_settings(), now)
-        return _cached[0]
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming each bad variable (as its env name) and why, never the input value.
 
-
-def reset_settings_cache() -> None:
-    """Forget cached settings (tests and tools that change the environment)."""
-    global _cached
-    with _lock:
-        _cached = None
+    Pydantic's own message quotes `input_value`, which may be a secret or a URL with a password in it.
+    """
+    model = next((cls for cls in AREA_SETTINGS if cls.__name__ == exc.title), Settings)
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = [str(part) for part in error.get("loc", ())]
+        name = env_name(model, loc[0]) if loc and loc[0] in model.model_fields else ".".join(loc).upper()
+        message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+        parts.append(f"{name or 'SETTINGS'}: {message}")
+    return "; ".join(parts).replace("\n", " ")

@@ -61,7 +61,7 @@ def _pipeline_assets() -> tuple[list[str], list[str]]:
     """Asset names and group names of the code location, as the UI shows them."""
     from orchestration.definitions import defs
 
-    specs = list(defs.resolve_all_asset_specs())
+    specs = list(defs().resolve_all_asset_specs())
     return sorted(spec.key.to_user_string() for spec in specs), sorted({spec.group_name or "default" for spec in specs})
 
 

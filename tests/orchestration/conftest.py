@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select
 
-from pipeline_pulse.core.config import reset_settings_cache
+from pipeline_pulse.core.settings import reset_settings_cache
 from pipeline_pulse.models import CountryRegion, Deal, Region
 from tests.fixtures.sandbox import sandbox_factory  # noqa: F401  (fixture re-export)
 

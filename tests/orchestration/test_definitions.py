@@ -9,7 +9,8 @@ import dagster as dg
 import pytest
 from sqlalchemy import func, select
 
-from orchestration.definitions import build_definitions, defs
+from orchestration.definitions import build_definitions
+from orchestration.definitions import defs as lazy_defs
 from orchestration.resources import WarehouseResource
 from orchestration.schedules import sync_cron
 from orchestration.sensors import alert_line, run_failure_alert
@@ -43,6 +44,7 @@ EXPECTED_CHECKS = {
 
 
 def test_definitions_load_with_everything_listed() -> None:
+    defs = lazy_defs()
     dg.Definitions.validate_loadable(defs)
     repo = defs.get_repository_def()
     assert {key.to_user_string() for key in defs.resolve_all_asset_keys()} == EXPECTED_ASSETS

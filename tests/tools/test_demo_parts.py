@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from tests.fixtures.demo import REPO_ROOT, free_ports, processes_with_env
 from tools.demo_config import DemoConfig, DemoConfigError, DemoMarker
@@ -39,6 +40,20 @@ def test_config_defaults_and_overrides(tmp_path: Path) -> None:
     env = custom.child_env({})
     assert env["ZOHO_API_URL"] == env["ZOHO_ACCOUNTS_URL"] == "http://127.0.0.1:8900"
     assert env["DAGSTER_HOME"] == str(custom.dagster_home)
+
+
+def test_children_run_in_development_with_the_run_directory_s_own_random_keys(tmp_path: Path) -> None:
+    config = DemoConfig.from_env({"DEMO_RUN_DIR": str(tmp_path / "run")})
+    env = config.child_env({"APP_ENV": "production"})
+    assert env["APP_ENV"] == "development"  # the demo is a development system, whatever the shell says
+    assert len(env["JWT_SECRET"]) >= 32
+    Fernet(env["TOKEN_ENCRYPTION_KEY"])  # a usable key
+    assert config.dev_keys_path.stat().st_mode & 0o777 == 0o600
+    again = config.child_env({})
+    assert (again["JWT_SECRET"], again["TOKEN_ENCRYPTION_KEY"]) == (env["JWT_SECRET"], env["TOKEN_ENCRYPTION_KEY"])
+    other = DemoConfig.from_env({"DEMO_RUN_DIR": str(tmp_path / "other")}).child_env({})
+    assert other["JWT_SECRET"] != env["JWT_SECRET"]  # random per run directory, never a constant
+    assert config.child_env({"JWT_SECRET": "mine-" * 8})["JWT_SECRET"] == "mine-" * 8  # explicit keys win
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,6 @@ always holds a complete, valid token (never a mix of two refreshes).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import logging
 import uuid
@@ -18,7 +17,6 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Engine, delete, insert, or_, select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from zohocrmsdk.src.com.zoho.api.authenticator.oauth_token import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store.token_store import TokenStore
@@ -33,33 +31,10 @@ logger = logging.getLogger(__name__)
 
 TABLE = ZohoOAuthToken.__table__
 TOKEN_STORE_ERROR = "TOKEN_STORE"  # noqa: S105 - an error code, not a secret
-_DEV_KEY_CONTEXT = b"pipeline-pulse/dev-token-encryption-key/v1:"
 
 
 def token_hash(value: str | None) -> str | None:
     return hashlib.sha256(value.encode()).hexdigest() if value else None
-
-
-def development_key(database_url: str) -> bytes:
-    """A deterministic Fernet key for development/test only (every process on one database agrees on it).
-
-    It protects nothing (anyone with the URL can derive it); production refuses to run without a real key.
-    """
-    anonymous = make_url(database_url).set(password=None).render_as_string(hide_password=True)
-    return base64.urlsafe_b64encode(hashlib.sha256(_DEV_KEY_CONTEXT + anonymous.encode()).digest())
-
-
-def encryption_key_from_settings(settings: Settings, database_url: str) -> bytes:
-    if settings.token_encryption_key is not None:
-        return settings.token_encryption_key.get_secret_value().encode()
-    if settings.is_production:
-        raise ConfigurationError("APP_ENV=production requires TOKEN_ENCRYPTION_KEY (in the AWS secret)")
-    logger.warning(
-        "TOKEN_ENCRYPTION_KEY is not set (APP_ENV=%s): Zoho tokens are encrypted with a DEVELOPMENT key derived "
-        "from the database URL. This protects nothing; production refuses to start without a real key.",
-        settings.app_env.value,
-    )
-    return development_key(database_url)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +75,8 @@ class ImprovedZohoTokenStore(TokenStore):
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine) -> ImprovedZohoTokenStore:
-        return cls(engine, encryption_key_from_settings(settings, engine.url.render_as_string(hide_password=True)))
+        # No fallback key in any environment: without TOKEN_ENCRYPTION_KEY no token is stored.
+        return cls(engine, settings.require_token_encryption_key())
 
     # -- encryption ---------------------------------------------------------------------------------------
     def _encrypt(self, value: str | None) -> str | None:

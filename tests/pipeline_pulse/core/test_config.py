@@ -6,19 +6,12 @@ import logging
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-from pipeline_pulse.core.config import (
-    DEFAULT_DATABASE_URL,
-    DEV_JWT_SECRET,
-    AppEnv,
-    ConfigurationError,
-    Settings,
-    get_settings,
-    load_settings,
-    reset_settings_cache,
-)
+from pipeline_pulse.core.config import DEFAULT_DATABASE_URL, AppEnv, ConfigurationError, Settings
+from pipeline_pulse.core.settings import get_settings, load_settings, read_environment, reset_settings_cache
 from tests.pipeline_pulse.core.conftest import HS_SECRET
 
 # Every variable of the ARCHITECTURE.md table with a non-default value, and what it must parse to.
@@ -41,6 +34,7 @@ TABLE_ENV = {
     "JWT_ISSUER": "issuer-x",
     "JWT_AUDIENCE": "audience-y",
 }
+TOKEN_KEY = Fernet.generate_key().decode()
 SECRET_VALUES = ("zoho-client-secret-value", "1000.refresh-token-value", HS_SECRET, "MIIB")
 
 
@@ -95,9 +89,11 @@ def test_environment_beats_dotenv(clean_env: pytest.MonkeyPatch, tmp_path: Path)
 
 
 def test_defaults_match_the_architecture_table(clean_env: pytest.MonkeyPatch) -> None:
-    settings = load_settings()  # nothing set at all: development
+    settings = read_environment()  # nothing set at all
     assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///./pipeline_pulse.db"
-    assert settings.app_env is AppEnv.DEVELOPMENT
+    assert settings.app_env is AppEnv.PRODUCTION  # fail closed: production unless told otherwise
+    assert settings.api.db_pool_size == 20
+    assert settings.pipeline.zoho_sync_interval_minutes == 15
     assert (settings.zoho_data_center, settings.zoho_environment) == ("US", "production")
     assert settings.zoho_api_url is None
     assert settings.zoho_accounts_url is None
@@ -108,6 +104,7 @@ def test_defaults_match_the_architecture_table(clean_env: pytest.MonkeyPatch) ->
 
 @pytest.mark.parametrize("center", ["US", "EU", "IN", "AU", "JP", "CA", "SA", "CN"])
 def test_every_known_data_center_is_accepted(clean_env: pytest.MonkeyPatch, center: str) -> None:
+    clean_env.setenv("APP_ENV", "test")
     clean_env.setenv("ZOHO_DATA_CENTER", center.lower())
     assert load_settings().zoho_data_center == center
 
@@ -135,7 +132,13 @@ def _start_error(monkeypatch: pytest.MonkeyPatch, **env: str) -> str:
         ({"ZOHO_ENVIRONMENT": "staging"}, "ZOHO_ENVIRONMENT"),
         ({"APP_ENV": "prod"}, "APP_ENV"),
         ({"JWT_ALGORITHM": "HS512"}, "JWT_ALGORITHM"),
-        ({"APP_ENV": "test", "JWT_SECRET": "<unset>"}, "JWT_SECRET"),
+        ({"TOKEN_ENCRYPTION_KEY": "not-a-fernet-key"}, "TOKEN_ENCRYPTION_KEY"),
+        ({"API_DB_POOL_SIZE": "0"}, "API_DB_POOL_SIZE"),
+        ({"API_LOG_LEVEL": "chatty"}, "API_LOG_LEVEL"),
+        ({"API_CACHE_VERSION_POLL_SECONDS": "soon"}, "API_CACHE_VERSION_POLL_SECONDS"),
+        ({"ZOHO_SYNC_INTERVAL_MINUTES": "7"}, "ZOHO_SYNC_INTERVAL_MINUTES"),
+        ({"ZOHO_RECONCILE_CRON": "nightly"}, "ZOHO_RECONCILE_CRON"),
+        ({"PIPELINE_MAX_REJECTED_SHARE": "2"}, "PIPELINE_MAX_REJECTED_SHARE"),
         ({"JWT_SECRET": "too-short"}, "JWT_SECRET"),
         ({"JWT_ALGORITHM": "RS256"}, "JWT_PUBLIC_KEY"),
         ({"JWT_ALGORITHM": "RS256", "JWT_JWKS_FILE": "/nonexistent/jwks.json"}, "JWT_JWKS_FILE"),
@@ -156,8 +159,8 @@ def test_bad_configuration_fails_at_start_with_the_variable_named(
 
 
 def test_hs256_without_secret_in_production_is_refused_even_after_the_overlay(clean_env: pytest.MonkeyPatch) -> None:
-    settings = Settings(app_env="production", aws_secret_id="x", token_encryption_key="k" * 32)
-    with pytest.raises(ConfigurationError, match="JWT_SECRET when APP_ENV=production"):
+    settings = Settings(app_env="production", aws_secret_id="x", token_encryption_key=Fernet.generate_key().decode())
+    with pytest.raises(ConfigurationError, match="APP_ENV=production requires JWT_SECRET"):
         settings.check_complete()
     settings.with_overlay({"jwt_secret": HS_SECRET}).check_complete()  # the secret supplies it: fine
 
@@ -168,15 +171,30 @@ def test_bad_values_are_not_echoed_in_the_error(clean_env: pytest.MonkeyPatch) -
     assert "mysql" in message  # still says what is wrong
 
 
-def test_dev_secret_applies_only_in_development(clean_env: pytest.MonkeyPatch) -> None:
-    clean_env.setenv("APP_ENV", "development")
-    dev = load_settings()
-    assert dev.jwt_secret is None
-    assert dev.effective_jwt_secret().get_secret_value() == DEV_JWT_SECRET  # type: ignore[union-attr]
-    for env in ("test", "production"):
-        assert Settings(app_env=env).effective_jwt_secret() is None
+def test_no_environment_has_a_built_in_key(clean_env: pytest.MonkeyPatch) -> None:
+    for env in ("development", "test"):
+        clean_env.setenv("APP_ENV", env)
+        settings = load_settings()  # a process that needs no key (e.g. alembic) may start
+        assert settings.jwt_secret is None
+        assert settings.token_encryption_key is None
+        with pytest.raises(ConfigurationError, match="requires JWT_SECRET"):
+            settings.require_jwt_secret()
+        with pytest.raises(ConfigurationError, match="TOKEN_ENCRYPTION_KEY is not set"):
+            settings.require_token_encryption_key()
     explicit = Settings(app_env="development", jwt_secret=HS_SECRET)
-    assert explicit.effective_jwt_secret().get_secret_value() == HS_SECRET  # type: ignore[union-attr]
+    assert explicit.require_jwt_secret() == HS_SECRET
+
+
+def test_unset_app_env_means_production_and_says_so_in_one_line(clean_env: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        load_settings()
+    message = str(info.value)
+    assert message.startswith("APP_ENV is not set, so production rules apply: AWS_SECRET_ID")
+    assert "APP_ENV=development" in message  # says how to run locally
+    assert "\n" not in message
+    clean_env.setenv("APP_ENV", "production")
+    with pytest.raises(ConfigurationError, match=r"^APP_ENV=production requires AWS_SECRET_ID"):
+        load_settings()
 
 
 def test_rs256_accepts_a_public_key_or_a_jwks_file(clean_env: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -198,11 +216,11 @@ def test_secret_values_never_appear_in_repr_str_json_or_logs(
         clean_env.setenv(name, value)
     clean_env.setenv("DATABASE_URL", "postgresql://etl:inline-db-password@db/warehouse")
     clean_env.setenv("DATABASE_PASSWORD", "db-password-value")
-    clean_env.setenv("TOKEN_ENCRYPTION_KEY", "token-encryption-key-value")
+    clean_env.setenv("TOKEN_ENCRYPTION_KEY", TOKEN_KEY)
     caplog.set_level(logging.DEBUG)
     settings = load_settings()
     logging.getLogger("test").info("settings: %s / %r", settings, settings)
-    secrets = (*SECRET_VALUES, "inline-db-password", "db-password-value", "token-encryption-key-value")
+    secrets = (*SECRET_VALUES, "inline-db-password", "db-password-value", TOKEN_KEY)
     rendered = {
         "repr": repr(settings),
         "str": str(settings),
@@ -231,6 +249,7 @@ def test_sqlalchemy_url_fills_in_database_password(clean_env: pytest.MonkeyPatch
 
 
 def test_get_settings_caches_until_reset(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("APP_ENV", "test")
     clean_env.setenv("ZOHO_DATA_CENTER", "JP")
     first = get_settings()
     clean_env.setenv("ZOHO_DATA_CENTER", "CA")

@@ -13,10 +13,11 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from pipeline_pulse.core.config import ConfigurationError, Settings, get_settings, load_settings
+from pipeline_pulse.core.config import ConfigurationError, Settings
 from pipeline_pulse.core.secrets import SecretsManager, SecretsUnavailableError
+from pipeline_pulse.core.settings import get_settings, load_settings
 from tests.fixtures.aws import LocalAws
-from tests.pipeline_pulse.core.conftest import HS_SECRET
+from tests.pipeline_pulse.core.conftest import HS_SECRET, SETTINGS_VARIABLES
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -25,7 +26,7 @@ GOOD_SECRET = {
     "zoho_refresh_token": "from-aws-refresh-token",  # keys are matched case-insensitively
     "JWT_SECRET": "from-aws-jwt-secret-0123456789-0123456789",
     "DATABASE_PASSWORD": "from-aws-db-password",
-    "TOKEN_ENCRYPTION_KEY": "from-aws-token-encryption-key",
+    "TOKEN_ENCRYPTION_KEY": "ZnJvbS1hd3MtdG9rZW4tZW5jcnlwdGlvbi1rZXktMzI=",  # a Fernet key
     "unrelated_key": "from-aws-ignored-value",
 }
 ENV_VALUES = {
@@ -33,7 +34,7 @@ ENV_VALUES = {
     "ZOHO_REFRESH_TOKEN": "from-env-refresh-token",
     "JWT_SECRET": "from-env-jwt-secret-0123456789-0123456789",
     "DATABASE_PASSWORD": "from-env-db-password",
-    "TOKEN_ENCRYPTION_KEY": "from-env-token-encryption-key",
+    "TOKEN_ENCRYPTION_KEY": "ZnJvbS1lbnYtdG9rZW4tZW5jcnlwdGlvbi1rZXktMzI=",
 }
 
 
@@ -235,7 +236,7 @@ def test_secrets_are_not_read_outside_production(clean_env: pytest.MonkeyPatch, 
 
 
 def _run(code: str, local_aws: LocalAws, **env: str) -> subprocess.CompletedProcess[str]:
-    child_env = {k: v for k, v in os.environ.items() if k.upper() not in {n.upper() for n in Settings.model_fields}}
+    child_env = {k: v for k, v in os.environ.items() if k.upper() not in SETTINGS_VARIABLES}
     child_env.update(env)
     return subprocess.run(
         [sys.executable, "-c", code], cwd=REPO_ROOT, env=child_env, capture_output=True, text=True, timeout=120
@@ -245,7 +246,7 @@ def _run(code: str, local_aws: LocalAws, **env: str) -> subprocess.CompletedProc
 def test_production_process_without_its_secret_exits_naming_the_secret(local_aws: LocalAws) -> None:
     # The exact command of the issue: a non-zero exit whose last stderr line is the reason.
     result = _run(
-        "from pipeline_pulse.core.config import load_settings; load_settings()",
+        "from pipeline_pulse.core.settings import load_settings; load_settings()",
         local_aws,
         APP_ENV="production",
         AWS_SECRET_ID="missing",
