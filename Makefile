@@ -6,21 +6,27 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: venv run test test-sqlite lint format migrate clean
+.PHONY: venv run test test-fast test-sqlite lint format migrate clean
 
 venv: $(STAMP)
 
 $(STAMP): requirements.txt
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@test -x $(BIN)/python || { echo "make: creating the virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "make: installing $$(grep -c '==' requirements.txt) pinned packages into $(VENV) (first time: a few minutes; pip shows each one)"
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on --upgrade pip
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -r requirements.txt
 	@rm -f $(VENV)/.installed-* && touch $@
+	@echo "make: $(VENV) is ready"
 
 run: venv
 	$(BIN)/python -m tools.run_demo
 
 test: venv
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# Unit and in-process tests: no sandbox server, no child processes, no browser (markers: tests/fixtures/needs.py).
+test-fast: venv
+	$(BIN)/pytest -n 2 -m "not sandbox and not subprocess and not browser" $(PYTEST_ARGS)
 
 test-sqlite: venv
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not postgres" $(PYTEST_ARGS)

@@ -7,11 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.fixtures.demo import READY_LINE, RunningDemo, start_demo
-
-pytestmark = pytest.mark.slow
 
 HISTORY_DAYS = 2
 

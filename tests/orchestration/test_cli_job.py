@@ -11,14 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from pipeline_pulse.core.db import create_sync_engine
 from pipeline_pulse.models import Deal, SyncState
 from tests.orchestration.conftest import assert_warehouse_equals_truth, deals_checksum, sandbox_env
 
-pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 TOTAL = 1000

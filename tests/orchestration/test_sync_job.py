@@ -7,7 +7,6 @@ import math
 from typing import Any
 
 import dagster as dg
-import pytest
 from sqlalchemy import select
 
 from orchestration.definitions import build_definitions
@@ -15,8 +14,6 @@ from orchestration.resources import WarehouseResource
 from pipeline_pulse.core.db import create_sync_engine
 from pipeline_pulse.models import Deal, DealStageHistory, PipelineMetric, RejectedRecord, SyncState
 from tests.orchestration.conftest import assert_warehouse_equals_truth, deals_checksum, deals_stream_calls
-
-pytestmark = pytest.mark.slow
 
 
 def _run(db_url: str, job: str) -> dg.ExecuteInProcessResult:

@@ -177,7 +177,6 @@ def test_users_stages_currencies_and_history(service: UnifiedZohoCRMService, san
     assert history[0].stage == truth["deals"][0]["Stage"]  # newest first, like Zoho
 
 
-@pytest.mark.slow
 def test_bulk_read_backfill_equals_truth(module_sandbox_factory: Any, token_db: Engine, resource_dir: Path) -> None:
     server = module_sandbox_factory(deals=60_000, seed=5, bulk_delay_seconds=0.1, bulk_page_size=25_000)
     service = make_service(server, token_db, resource_dir)
