@@ -13,7 +13,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 from sqlalchemy import Connection, Engine, text
 
-from pipeline_pulse.core.config import Settings
+from pipeline_pulse.core.config import PipelineSettings, Settings
 from pipeline_pulse.core.db import create_sync_engine
 from pipeline_pulse.core.settings import get_settings
 from pipeline_pulse.services.zoho.port import ZohoPort
@@ -105,14 +105,17 @@ class ZohoResource(dg.ConfigurableResource):
         self._port = None
 
 
+_DEFAULTS = PipelineSettings.model_fields
+
+
 class PipelineSettingsResource(dg.ConfigurableResource):
     """Thresholds of the asset checks and the schedule interval the freshness check compares against.
 
-    No defaults here: `from_settings` fills them from `PipelineSettings` (their one home)."""
+    The code location builds it `from_settings` (the environment); the defaults are `PipelineSettings`' own."""
 
-    sync_interval_minutes: int = Field(ge=1)
-    max_rejected_share: float = Field(ge=0, le=1)
-    max_unassigned_share: float = Field(ge=0, le=1)
+    sync_interval_minutes: int = Field(default=_DEFAULTS["zoho_sync_interval_minutes"].default, ge=1)
+    max_rejected_share: float = Field(default=_DEFAULTS["pipeline_max_rejected_share"].default, ge=0, le=1)
+    max_unassigned_share: float = Field(default=_DEFAULTS["pipeline_max_unassigned_share"].default, ge=0, le=1)
     home_currency: str | None = Field(default=None, description="Override Zoho's home currency (ISO code).")
 
     @classmethod
