@@ -20,7 +20,9 @@ FAULT_KINDS = (
     "expire_page_token",
     "bad_record",
     "truncated_json",
+    "hold",
 )
+HOLD_CHECK_SECONDS = 0.05
 
 
 @dataclass
@@ -39,6 +41,8 @@ class FaultRule:
             raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
         if self.kind == "timeout" and not self.seconds:
             self.seconds = 30.0
+        if self.kind == "hold" and not self.seconds:
+            self.seconds = 600.0  # a cap, so a forgotten hold cannot wedge the server
 
 
 class FaultBook:
@@ -58,6 +62,11 @@ class FaultBook:
         with self._lock:
             self._rules.clear()
             self._rng = random.Random(self._seed)
+
+    def is_active(self, rule: FaultRule) -> bool:
+        """Whether `rule` is still in the book (a hold waits until it is cleared)."""
+        with self._lock:
+            return any(r is rule for r in self._rules)
 
     def list(self) -> list[dict[str, Any]]:
         with self._lock:

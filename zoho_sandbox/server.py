@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import control, records
 from .config import SandboxConfig
 from .errors import error_body
+from .faults import HOLD_CHECK_SECONDS
 from .state import SandboxState
 
 _HTML_503 = (
@@ -122,6 +123,12 @@ class Gatekeeper:
         kind = rule.kind if rule else None
         if kind == "latency" and rule is not None:
             await asyncio.sleep(rule.seconds)
+        elif kind == "hold" and rule is not None:
+            # Park the call until the test clears the faults (then serve it normally): a client stopped at a
+            # known point, whatever the machine's speed.
+            deadline = time.monotonic() + rule.seconds
+            while st.faults.is_active(rule) and time.monotonic() < deadline:
+                await asyncio.sleep(HOLD_CHECK_SECONDS)
         elif kind == "timeout" and rule is not None:
             await asyncio.sleep(rule.seconds)
             status_box["status"] = 599

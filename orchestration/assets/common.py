@@ -8,23 +8,25 @@ from contextlib import contextmanager
 import dagster as dg
 from sqlalchemy import Connection, func, select
 
+from pipeline_pulse.core.config import ConfigurationError
 from pipeline_pulse.models import Deal
-from pipeline_pulse.services.zoho.errors import ZohoAuthError, ZohoBudgetExhaustedError, ZohoError
+from pipeline_pulse.services.zoho.errors import ZohoAuthError, ZohoBudgetExhaustedError
 
 OWNERS = ["team:data-engineering"]
 ZOHO_POOL = "zoho_api"  # one extract step talks to Zoho at a time (pool limit 1 in dagster.yaml)
 EXTRACT_RETRY = dg.RetryPolicy(max_retries=3, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
-# Retrying cannot fix a refused grant or a spent credit budget; fail at once with a clear message instead.
-NOT_RETRYABLE: tuple[type[ZohoError], ...] = (ZohoAuthError, ZohoBudgetExhaustedError)
+# Retrying cannot fix a refused grant, a spent credit budget or missing configuration / unreadable production
+# secrets (ConfigurationError, SecretsUnavailableError); fail at once with a clear message instead.
+NOT_RETRYABLE: tuple[type[Exception], ...] = (ZohoAuthError, ZohoBudgetExhaustedError, ConfigurationError)
 
 
-def fail_fast(exc: ZohoError) -> dg.Failure:
+def fail_fast(exc: Exception) -> dg.Failure:
     return dg.Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False)
 
 
 @contextmanager
 def failing_fast_on_fatal_zoho_errors() -> Iterator[None]:
-    """Turn NOT_RETRYABLE Zoho errors raised inside the block into a Failure that skips the retry policy."""
+    """Turn NOT_RETRYABLE errors raised inside the block into a Failure that skips the retry policy."""
     try:
         yield
     except NOT_RETRYABLE as exc:

@@ -11,13 +11,13 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, insert
+from sqlalchemy import Engine, event, insert, text
 
 from api.response_cache import CacheConfig, CachedBody, ResponseCache, scope_key
 from api.scope import RegionScope
-from pipeline_pulse.models import Deal
+from pipeline_pulse.models import Deal, WarehouseDataVersion
 from pipeline_pulse.services.zoho.records import DeletedDeal
-from pipeline_pulse.warehouse.data_version import bump_data_version, read_data_version
+from pipeline_pulse.warehouse.data_version import read_data_version
 from pipeline_pulse.warehouse.deals import soft_delete_deals
 from pipeline_pulse.warehouse.metrics_mart import refresh_pipeline_metrics
 from tests.fixtures.api import ApiClient, deal_row
@@ -256,10 +256,20 @@ def test_disabled_cache_gives_the_same_answers_and_sees_every_write(
 def test_unreadable_version_bypasses_the_cache(api_client_factory: MakeClient, sync_engine: Engine) -> None:
     api = api_client_factory(cache=FAST)
     cache = _cache(api)
-    api.get(f"{V1}/regions")
-    cache.observe_version(None)  # what a failed poll does
     assert api.get(f"{V1}/regions").status_code == 200
-    assert len(cache) == 0
+    assert len(cache) == 1
+    # Really unreadable: the version table is gone (every poll fails) until it is put back.
+    table = WarehouseDataVersion.__tablename__
     with sync_engine.begin() as conn:
-        bump_data_version(conn)
-    _wait_for(lambda: cache.active)
+        conn.execute(text(f"ALTER TABLE {table} RENAME TO {table}_away"))
+    try:
+        _wait_for(lambda: not cache.active, timeout=120)  # the real poller saw the failure
+        assert len(cache) == 0
+        assert api.get(f"{V1}/regions").status_code == 200  # still answered, from the database
+        assert len(cache) == 0  # ... and not stored while the version is unknown
+    finally:
+        with sync_engine.begin() as conn:
+            conn.execute(text(f"ALTER TABLE {table}_away RENAME TO {table}"))
+    _wait_for(lambda: cache.active, timeout=120)
+    assert api.get(f"{V1}/regions").status_code == 200
+    assert len(cache) == 1

@@ -40,32 +40,37 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     )
 
 
+def _committed(engine) -> tuple[object, int]:  # type: ignore[no-untyped-def]
+    with engine.connect() as connection:
+        cursor = connection.execute(
+            select(SyncState.cursor_modified_time).where(SyncState.stream == "deals")
+        ).scalar_one_or_none()
+        return cursor, connection.execute(select(func.count()).select_from(Deal)).scalar_one()
+
+
 def test_sigkill_mid_load_then_rerun_equals_truth(db_url: str, sandbox_factory, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     server = sandbox_factory(deals=TOTAL, seed=11)
-    # Slow every deals page after the first, so the kill lands between committed pages.
-    server.control.add_faults({"kind": "latency", "path": "/crm/v8/Deals", "count": None, "seconds": 1.5, "skip": 1})
+    # Park every deals page after the first until the faults are cleared: the run cannot get past page 1,
+    # however slow the machine, so the kill lands after a committed page and before the last one.
+    server.control.add_faults({"kind": "hold", "path": "/crm/v8/Deals", "count": None, "skip": 1})
     env = _command_env(server, db_url, tmp_path)
     engine = create_sync_engine(db_url)
 
     log = tmp_path / "first-run.log"
-    process = _start(env, log)
-    loaded = 0
-    deadline = time.monotonic() + 120
+    # No read timeout while parked: the SDK must not give up (and the run end) before it is killed.
+    process = _start({**env, "ZOHO_TIMEOUT_SECONDS": "3600"}, log)
     try:
-        while time.monotonic() < deadline and process.poll() is None:
-            with engine.connect() as connection:
-                cursor = connection.execute(
-                    select(SyncState.cursor_modified_time).where(SyncState.stream == "deals")
-                ).scalar_one_or_none()
-                loaded = connection.execute(select(func.count()).select_from(Deal)).scalar_one()
-            if cursor is not None and 0 < loaded < TOTAL:
-                break
+        # The observable point: page 1 committed (rows and the cursor advanced in its transaction).
+        cursor, loaded = _committed(engine)
+        while process.poll() is None and not (cursor is not None and loaded > 0):
             time.sleep(0.1)
+            cursor, loaded = _committed(engine)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         output = log.read_text(errors="replace")
-    assert 0 < loaded < TOTAL, f"did not catch the load mid-way ({loaded} rows)\n{output[-3000:]}"
+    assert cursor is not None, f"run ended before page 1 committed its cursor\n{output[-3000:]}"
+    assert 0 < loaded < TOTAL, f"not mid-way: {loaded} rows\n{output[-3000:]}"
 
     server.control.clear_faults()
     rerun = subprocess.run(

@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from orchestration.assets.common import failing_fast_on_fatal_zoho_errors
+from pipeline_pulse.core.secrets import SecretsUnavailableError
 from pipeline_pulse.services.zoho.errors import (
     ZohoAuthError,
     ZohoBudgetExhaustedError,
@@ -28,3 +29,10 @@ def test_fatal_errors_become_a_failure_without_retries(error_type: type[ZohoErro
 def test_retryable_errors_pass_through(error_type: type[ZohoError]) -> None:
     with pytest.raises(error_type), failing_fast_on_fatal_zoho_errors():
         raise error_type("TOO_MANY_REQUESTS", "slow down", status=429)
+
+
+def test_unreadable_production_secrets_are_not_retried() -> None:
+    with pytest.raises(dg.Failure) as raised, failing_fast_on_fatal_zoho_errors():
+        raise SecretsUnavailableError("cannot read AWS secret 'pp/prod': AccessDeniedException (HTTP 400)")
+    assert raised.value.allow_retries is False
+    assert "'pp/prod'" in (raised.value.description or "")

@@ -12,6 +12,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -55,12 +56,23 @@ def recorder() -> Iterator[Recorder]:
 
 
 @pytest.fixture(scope="module")
-def server(recorder: Recorder, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxServer]:
+def sdk_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("sdk")
+
+
+@pytest.fixture(scope="module")
+def server(recorder: Recorder) -> Iterator[SandboxServer]:
     srv = SandboxServer(SandboxConfig(deals=DEALS, seed=7, token_ttl_seconds=TOKEN_TTL, bulk_delay_seconds=0.3))
     srv.start()
-    init_sdk(srv, tmp_path_factory.mktemp("sdk"))
     yield srv
     srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def _sdk_on_this_server(server: SandboxServer, sdk_dir: Path) -> None:
+    # The SDK's Initializer is process-global: a test of another module that ran on this worker in between
+    # may have pointed it at its own sandbox, so every test here points it back (tokens persist in sdk_dir).
+    init_sdk(server, sdk_dir)
 
 
 def _params(**kwargs: Any) -> ParameterMap:
