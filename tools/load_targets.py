@@ -16,8 +16,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline_pulse.core.config import get_settings
 from pipeline_pulse.core.db import create_sync_engine
+from pipeline_pulse.core.settings import get_settings
 from pipeline_pulse.warehouse.targets import Lookups, TargetFileError, load_targets, parse_targets
 
 

@@ -21,7 +21,7 @@ from tests.fixtures.api import api_settings, make_token, seed_reference_warehous
 from tests.reliability.cluster import ThrowawayCluster, throwaway_cluster
 from tests.reliability.live import LiveApi, api_env, live_api
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.postgres, pytest.mark.timeout(300)]
 
 STATEMENT_S, POOL_S, CONNECT_S = 2.0, 2.0, 2.0
 POOL_SIZE = 4

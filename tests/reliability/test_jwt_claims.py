@@ -144,7 +144,6 @@ def test_any_claim_values_give_claims_or_a_401_never_a_crash(claims: dict[str, A
     assert isinstance(verified.subject, str)
 
 
-@pytest.mark.slow
 def test_over_http_every_case_is_a_401_with_the_bearer_challenge(live_sqlite: LiveApi) -> None:
     with httpx.Client(base_url=live_sqlite.base_url, timeout=30) as client:
         for case in REFUSED:

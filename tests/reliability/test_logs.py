@@ -9,12 +9,9 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.reliability.failing_app import FORGED_LINE
 from tests.reliability.live import LiveApi, api_env, live_api
-
-pytestmark = pytest.mark.slow
 
 JWT_LIKE = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ2aWN0aW0ifQ.c2lnbmF0dXJlLXRoYXQtbXVzdC1ub3QtbGVhaw"
 OPAQUE_SECRET = "s3cr3t-" + "k" * 40

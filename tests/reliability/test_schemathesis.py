@@ -37,7 +37,7 @@ KNOWN_OPEN: dict[tuple[str, str], str] = {
     ("negative_data_rejection", "closing_from: Incorrect type"): "api: strict YYYY-MM-DD dates",
 }
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.timeout(900)]
 
 
 def _is_known(failure: tuple[str, str, str]) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from pipeline_pulse.core.config import Settings
+from pipeline_pulse.core.config import ApiSettings, Settings
 from pipeline_pulse.core.db import API_DB_BOUNDS, ETL_DB_BOUNDS, DbBounds, create_async_db_engine, create_sync_engine
 
 
@@ -45,7 +45,9 @@ def test_a_runaway_statement_is_cancelled_by_the_server(fresh_postgres_url: str)
 
 @pytest.mark.postgres
 def test_api_engine_bounds_from_settings(fresh_postgres_url: str) -> None:
-    settings = Settings(database_url=fresh_postgres_url, app_env="test", api_db_statement_timeout_seconds=4)
+    settings = Settings(
+        database_url=fresh_postgres_url, app_env="test", api=ApiSettings(db_statement_timeout_seconds=4)
+    )
 
     async def probe() -> tuple[str, str]:
         engine = create_async_db_engine(fresh_postgres_url, bounds=settings.api_db_bounds())
