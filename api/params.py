@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from api.cursor import CursorParam
 from api.filters import DealFilters, DealStatusFilter, QueryParams
 from api.scalars import QueryDate, QueryText
 
@@ -78,9 +79,19 @@ class FunnelParams(DealFilters):
 
 class DealListParams(DealFilters):
     deal_status: DealStatusFilter = Field("all", description="open, won, lost or all (default).")
-    sort: DealSort = Field("-id", description="Field, '-' prefix for descending.")
-    page: int = Field(1, ge=1, le=10_000, description="1-based page number.")
+    sort: DealSort = Field(
+        "-id", description="Field, '-' prefix for descending; NULLs last in both directions, id breaks ties."
+    )
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description=f"At most {MAX_PAGE_SIZE}.")
+    cursor: CursorParam | None = Field(
+        None, description="`next_cursor` of the previous page (same sort); omit for the first page."
+    )
+
+    @model_validator(mode="after")
+    def _cursor_matches_sort(self) -> DealListParams:
+        if self.cursor is not None and self.cursor.sort != self.sort:
+            raise ValueError(f"cursor: belongs to sort={self.cursor.sort}, not sort={self.sort}")
+        return self
 
 
 class StageListParams(QueryParams):

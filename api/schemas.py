@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.scalars import ID_EXAMPLE, ZohoId
 
-Source = Literal["mart", "deals"]
+Source = Literal["mart", "deals", "mart+deals"]
 
 
 def _examples(*examples: dict[str, object]) -> ConfigDict:
@@ -277,15 +277,15 @@ class DealPage(BaseModel):
                     "region": "APAC",
                 }
             ],
-            "page": 1,
             "page_size": 50,
-            "has_more": False,
+            "has_more": True,
+            "next_cursor": "WyItaWQiLDAsbnVsbCwiNDg3Njg3NjAwMDEwMDAxMjk4NSJd",
         }
     )
     items: list[DealOut]
-    page: int
     page_size: int
     has_more: bool
+    next_cursor: str | None = Field(description="Pass as `cursor` (same filters and sort) for the next page.")
 
 
 class StageHistoryOut(BaseModel):

@@ -1,18 +1,21 @@
 """Read API benchmark: N synthetic deals in Postgres, mart refreshed, uvicorn serving, wrk loading.
 
-Reports requests/s and p50 / p99 latency of /metrics/summary, /metrics/by-stage and /deals at 16 concurrent
-connections next to /health on the same server in the same run (targets: metrics p99 <= 25 ms and
->= 50% of /health throughput).
+One run measures two servers on the same database, one after the other:
 
-    .venv/bin/python -m bench.bench_api                 # 1,000,000 deals
-    .venv/bin/python -m bench.bench_api --deals 100000  # quicker
-    .venv/bin/python -m bench.bench_api --skip-load --workers 2  # reuse the loaded database, two uvicorn workers
-    .venv/bin/python -m bench.bench_api --skip-load --no-cache   # the same without the response cache
+1. **Cache off** (`API_CACHE_VERSION_POLL_SECONDS=0`): every request is a miss. Each request class of issue 13
+   (summary / by-stage / by-region / by-owner with whole-month and cut-month closing ranges and filters;
+   summary with `as_of` + `stale_after_days`; `/deals` in every sort order both ways, deep keyset pages,
+   filtered pages) at `--miss-connections` concurrent connections (default 4, what a dashboard opening its
+   panels sends). Target: p99 <= 100 ms for every class.
+2. **Cache on**: `/health` and the cacheable endpoints a polling frontend repeats, at `--connections` (16).
+   Target: >= 50% of `/health` throughput at p99 <= 25 ms.
 
-The token is the same for every request and nothing writes during the run, so with the response cache on
-(default) the metrics figures are those of cache hits: what a polling frontend sees between two syncs.
+    .venv/bin/python -m bench.bench_api                 # load 1,000,000 deals, then both phases
+    .venv/bin/python -m bench.bench_api --skip-load     # reuse the loaded database
+    .venv/bin/python -m bench.bench_api --skip-load --only cache-off --seconds 5
 
 Needs `wrk` (Debian package) as the load generator: it is C and one thread, so it leaves the server a core.
+Run it under `flock /work/coord/.bench.lock` on the shared machine, twice, and report ranges.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import httpx
 import psycopg2
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
 
+from api.cursor import DealCursor
 from api.tokens import mint_token
 from pipeline_pulse.core.config import Settings
 from pipeline_pulse.core.db import create_sync_engine
@@ -46,16 +51,17 @@ STAGES = [
     ("Closed Won", 4, 100, "Closed Won", "won"),
     ("Closed Lost", 5, 0, "Closed Lost", "lost"),
 ]
-# Owners belong to one region each (owner % 5), as in a real org; stage mix: 40% Qualification, 20% Proposal,
+# Last modified 0-199 days after creation, never in the future (spread, not piled up on the load day).
+# Ids are Zoho-sized (19 digits, beyond 2^53). Owners belong to one region each (owner % 5), as in a real org; stage mix: 40% Qualification, 20% Proposal,
 # 10% Negotiation, 20% won, 10% lost; amounts 100..100,099; created over ~2 years, closing 0-120 days later.
 LOAD_DEALS = """
 INSERT INTO deals (id, deal_name, owner_id, owner_name, stage, pipeline, probability, forecast_type, deal_status,
                    amount, currency, exchange_rate, amount_home, weighted_amount_home, closing_date, created_time,
                    modified_time, region, raw, first_seen_at, last_synced_at)
-SELECT g, 'Deal ' || g, o, 'Owner ' || o, st.stage, CASE WHEN g %% 3 = 0 THEN 'Enterprise' ELSE 'Standard' END,
+SELECT 4876876000000000000 + g, 'Deal ' || g, 4876876000000100000 + o, 'Owner ' || o, st.stage, CASE WHEN g %% 3 = 0 THEN 'Enterprise' ELSE 'Standard' END,
        st.prob, st.ftype, st.status, amt, 'USD', 1, amt, round(amt * st.prob / 100, 2),
        (created + ((g * 13) %% 120) * interval '1 day')::date, created,
-       LEAST(created + ((g * 17) %% 200) * interval '1 day', now()),
+       created + ((g * 17) %% GREATEST(1, LEAST(200, (now()::date - created::date)))) * interval '1 day',
        (ARRAY['APAC', 'EMEA', 'Americas', 'India', 'Unassigned'])[o %% 5 + 1], '{}'::jsonb, now(), now()
 FROM generate_series(1::bigint, %(n)s) AS g
 CROSS JOIN LATERAL (SELECT (g * 7919) %% 200 + 1 AS o, ((g * 37) %% 100000 + 100)::numeric(20, 2) AS amt,
@@ -106,6 +112,11 @@ def prepare_database(url: str, deals: int) -> None:
                     (pipeline, stage, seq, prob, ftype, status),
                 )
         cur.execute(LOAD_DEALS, {"n": deals})
+        cur.execute(
+            "INSERT INTO crm_users (id, full_name, region, is_active, synced_at) SELECT 4876876000000100000 + o,"
+            " 'Owner ' || o, (ARRAY['APAC', 'EMEA', 'Americas', 'India', 'Unassigned'])[o % 5 + 1], true, now()"
+            " FROM generate_series(1, 200) AS o"
+        )
     print(f"loaded {deals:,} deals in {time.perf_counter() - started:.1f}s", flush=True)
     started = time.perf_counter()
     engine = create_sync_engine(url)
@@ -181,13 +192,17 @@ def run_wrk(name: str, url: str, token: str | None, seconds: int, connections: i
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--deals", type=int, default=1_000_000, help="synthetic deals to load (default 1,000,000)")
-    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/pp_bench_api")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_API_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/pp_bench_api"),
+    )
     parser.add_argument("--seconds", type=int, default=10, help="load duration per endpoint")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--regions", default="APAC,EMEA", help="the token's regions (comma-separated, or *)")
     parser.add_argument("--skip-load", action="store_true", help="reuse the database from a previous run")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (/health shares them)")
-    parser.add_argument("--no-cache", action="store_true", help="disable the response cache (poll interval 0)")
+    parser.add_argument("--miss-connections", type=int, default=4, help="connections for the cache-off classes")
+    parser.add_argument("--only", choices=["cache-off", "cache-on"], help="run one phase only")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk not found: apt-get install wrk", file=sys.stderr)
@@ -199,37 +214,144 @@ def main() -> int:
     settings = Settings(database_url=args.database_url, app_env="test", jwt_secret=BENCH_SECRET)
     regions = "*" if args.regions == "*" else args.regions.split(",")
     token = mint_token(settings, "bench", regions, ttl_seconds=3600)
-    port = free_port()
-    load_before = os.getloadavg()[0]
-    server = start_server(args.database_url, port, args.workers, cache=not args.no_cache)
-    base = f"http://127.0.0.1:{port}"
-    targets = [
-        ("/health", f"{base}/health", None),
-        ("/metrics/summary", f"{base}/api/v1/metrics/summary", token),
-        ("/metrics/by-stage", f"{base}/api/v1/metrics/by-stage", token),
-        ("/deals", f"{base}/api/v1/deals?page_size=50", token),
+    base_probe = Probe(args.database_url)
+    miss_targets = base_probe.miss_classes()
+    hit_targets = [
+        ("/metrics/summary", "/api/v1/metrics/summary"),
+        ("/metrics/by-stage", "/api/v1/metrics/by-stage"),
+        ("/metrics/summary cut months", "/api/v1/metrics/summary?closing_from=2026-01-15&closing_to=2026-06-20"),
+        ("/deals", "/api/v1/deals?page_size=50"),
     ]
+    load_before = os.getloadavg()[0]
+    print(
+        f"{args.deals if not args.skip_load else base_probe.deal_count():,} deals; regions {args.regions}; "
+        f"{args.workers} uvicorn worker(s); load average {load_before:.1f} at the start",
+        flush=True,
+    )
+    if args.only in (None, "cache-off"):
+        print(f"\ncache off: every request a miss, {args.miss_connections} connections, {args.seconds}s per class")
+        print_table(
+            measure(args, miss_targets, token, cache=False, connections=args.miss_connections),
+            limit_ms=100,
+        )
+    if args.only in (None, "cache-on"):
+        print(f"\ncache on: {args.connections} connections, {args.seconds}s per endpoint, /health on the same server")
+        print_table(measure(args, hit_targets, token, cache=True, connections=args.connections), limit_ms=25)
+    print(f"\nload average {load_before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+    return 0
+
+
+def measure(
+    args: argparse.Namespace, targets: list[tuple[str, str]], token: str, *, cache: bool, connections: int
+) -> list[Result]:
+    port = free_port()
+    server = start_server(args.database_url, port, args.workers, cache=cache)
+    base = f"http://127.0.0.1:{port}"
+    plan = [("/health", f"{base}/health", None), *((name, base + path, token) for name, path in targets)]
     try:
-        for _name, url, bearer in targets:  # warm the pool and the caches
-            run_wrk("warmup", url, bearer, 2, args.connections)
-        results = [run_wrk(name, url, bearer, args.seconds, args.connections) for name, url, bearer in targets]
+        for name, url, bearer in plan:  # every answer must be a 200 before it is timed
+            response = httpx.get(url, headers={"Authorization": f"Bearer {bearer}"} if bearer else {}, timeout=60)
+            if response.status_code != 200:
+                raise RuntimeError(f"{name}: {response.status_code} {response.text[:300]}")
+        for _name, url, bearer in plan:  # warm the pool, the statement caches and Postgres' buffers
+            run_wrk("warmup", url, bearer, 1, connections)
+        return [run_wrk(name, url, bearer, args.seconds, connections) for name, url, bearer in plan]
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def print_table(results: list[Result], limit_ms: float) -> None:
     health = results[0].requests_per_second
     print(
-        f"\n{args.deals:,} deals, {args.connections} connections, {args.seconds}s per endpoint, regions {args.regions}, "
-        f"{args.workers} uvicorn worker(s), response cache {'off' if args.no_cache else 'on'}, "
-        f"load average {load_before:.1f} before / {os.getloadavg()[0]:.1f} after"
+        f"{'request class':<46} {'req/s':>8} {'% /health':>10} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  p99 target"
     )
-    print(f"{'endpoint':<20} {'req/s':>9} {'% of /health':>13} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}")
     for result in results:
         share = 100 * result.requests_per_second / health
+        verdict = "" if result.name == "/health" else ("ok" if result.p99_ms <= limit_ms else f"> {limit_ms:.0f} ms")
         print(
-            f"{result.name:<20} {result.requests_per_second:>9.0f} {share:>12.0f}% {result.p50_ms:>8.2f} "
-            f"{result.p99_ms:>8.2f} {result.errors:>8}"
+            f"{result.name:<46} {result.requests_per_second:>8.0f} {share:>9.0f}% {result.p50_ms:>8.2f} "
+            f"{result.p99_ms:>8.2f} {result.errors:>8}  {verdict}"
         )
-    return 0
+
+
+class Probe:
+    """Reads the loaded database once for realistic parameters: an owner in the token's regions, deep cursors."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        self.conn = psycopg2.connect(
+            host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname=parsed.database
+        )
+
+    def deal_count(self) -> int:
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM deals")
+            return int(cur.fetchone()[0])
+
+    def scalar(self, query: str) -> object:
+        with self.conn.cursor() as cur:
+            cur.execute(query)
+            row = cur.fetchone()
+            return row[0] if row else None
+
+    def deep_cursor(self, sort: str, fraction: float = 0.5) -> str:
+        """The cursor a client holds after paging through `fraction` of the APAC + EMEA deals in this order."""
+        field = sort.lstrip("-")
+        direction = "DESC" if sort.startswith("-") else "ASC"
+        total = int(self.scalar("SELECT count(*) FROM deals WHERE deleted_at IS NULL AND region IN ('APAC','EMEA')"))
+        with self.conn.cursor() as cur:
+            cur.execute(
+                f"SELECT {field}, id FROM deals WHERE deleted_at IS NULL AND region IN ('APAC','EMEA') "  # noqa: S608
+                f"ORDER BY {field} {direction} NULLS LAST, id {direction} OFFSET %s LIMIT 1",
+                (int(total * fraction),),
+            )
+            value, last_id = cur.fetchone()
+        phase = 0 if field == "id" or value is not None else 1
+        return DealCursor(sort, phase, None if field == "id" else value, last_id).encode()
+
+    def miss_classes(self) -> list[tuple[str, str]]:
+        owner = self.scalar("SELECT owner_id FROM deals WHERE region = 'EMEA' LIMIT 1")
+        cut = "closing_from=2026-01-15&closing_to=2026-06-20"
+        whole = "closing_from=2026-01-01&closing_to=2026-06-30"
+        m = "/api/v1/metrics"
+        classes = [
+            ("summary", f"{m}/summary"),
+            ("summary whole months", f"{m}/summary?{whole}"),
+            ("summary cut months", f"{m}/summary?{cut}"),
+            ("summary cut months, owner", f"{m}/summary?{cut}&owner_id={owner}"),
+            ("summary cut months, pipeline + stage", f"{m}/summary?{cut}&pipeline=Enterprise&stage=Proposal"),
+            ("summary cut months, region=EMEA", f"{m}/summary?{cut}&region=EMEA"),
+            ("summary within one month", f"{m}/summary?closing_from=2026-03-03&closing_to=2026-03-27"),
+            ("summary as_of today, stale 14 d", f"{m}/summary?as_of={datetime.now(UTC).date()}&stale_after_days=14"),
+            ("summary as_of 2026-06-01, stale 60 d", f"{m}/summary?as_of=2026-06-01&stale_after_days=60"),
+            (
+                "summary cut months, as_of, stale 45 d",
+                f"{m}/summary?{cut}&as_of={datetime.now(UTC).date()}&stale_after_days=45",
+            ),
+            ("by-stage whole months", f"{m}/by-stage?{whole}"),
+            ("by-stage cut months", f"{m}/by-stage?{cut}&deal_status=all"),
+            ("by-stage cut months, pipeline", f"{m}/by-stage?{cut}&pipeline=Standard"),
+            ("by-region cut months", f"{m}/by-region?{cut}"),
+            ("by-owner cut months", f"{m}/by-owner?{cut}&deal_status=won"),
+            ("by-owner whole months, stage", f"{m}/by-owner?{whole}&stage=Negotiation"),
+        ]
+        for field in ("id", "amount_home", "closing_date", "modified_time"):
+            for sort in (field, f"-{field}"):
+                classes.append((f"deals sort={sort}", f"/api/v1/deals?sort={sort}&page_size=50"))
+        for sort in ("-id", "amount_home", "-closing_date", "modified_time"):
+            classes.append(
+                (f"deals deep page (50%) sort={sort}", f"/api/v1/deals?sort={sort}&cursor={self.deep_cursor(sort)}")
+            )
+        classes += [
+            ("deals owner, sort=-closing_date", f"/api/v1/deals?owner_id={owner}&sort=-closing_date"),
+            (
+                "deals open, stage, sort=-amount_home",
+                "/api/v1/deals?deal_status=open&stage=Negotiation&sort=-amount_home",
+            ),
+            ("deals cut months, sort=modified_time", f"/api/v1/deals?{cut}&sort=modified_time"),
+        ]
+        return classes
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ Building a SQLAlchemy statement costs more Python time than running it on the ma
 built once per *shape* (which conditions are present, whether the scope is all regions) with named bind
 parameters, then executed with the values: `compile_filters()` gives both, `conditions()` the bound clause of
 a shape (cache statements on `(columns, shape)`). `where()` is the same clause with the values attached, for
-statements built per request. Bind names are fixed (`f_<filter>`, `scope_regions`), so one statement may use
-the conditions of several tables as long as the values are the same.
+statements built per request. Bind names are `<prefix><filter>` (prefix `f_` by default) and `scope_regions`: parts of one statement with
+different filter values take different prefixes.
 """
 
 from __future__ import annotations
@@ -62,9 +62,14 @@ def _closing_value(columns: FilterColumns, day: date) -> date:
 
 
 def compile_filters(
-    columns: FilterColumns, scope: RegionScope, filters: DealFilters, deal_status: StatusArg = None
+    columns: FilterColumns,
+    scope: RegionScope,
+    filters: DealFilters,
+    deal_status: StatusArg = None,
+    prefix: str = "f_",
 ) -> tuple[Shape, dict[str, Any]]:
-    """The shape of the conditions and the bind values that `conditions(columns, shape)` needs."""
+    """The shape of the conditions and the bind values that `conditions(columns, shape)` needs. `prefix` names
+    the filter's bind parameters: one statement combining differently filtered parts gives each its own."""
     if columns.closing_is_month and not filters.month_aligned:
         raise ValueError(f"{columns.name} holds closing months; a partial-month range needs another table")
     shape = Shape(
@@ -78,26 +83,29 @@ def compile_filters(
     )
     values: dict[str, Any] = scope.bind_params()
     if filters.closing_from is not None:
-        values["f_closing_from"] = _closing_value(columns, filters.closing_from)
+        values[prefix + "closing_from"] = _closing_value(columns, filters.closing_from)
     if filters.closing_to is not None:
-        values["f_closing_to"] = _closing_value(columns, filters.closing_to)
+        values[prefix + "closing_to"] = _closing_value(columns, filters.closing_to)
     if filters.owner_id is not None:
-        values["f_owner_id"] = filters.owner_id
+        values[prefix + "owner_id"] = filters.owner_id
     if filters.pipeline is not None:
-        values["f_pipeline"] = filters.pipeline
+        values[prefix + "pipeline"] = filters.pipeline
     if filters.stage is not None:
-        values["f_stage"] = filters.stage
+        values[prefix + "stage"] = filters.stage
     if shape.deal_status:
-        values["f_deal_status"] = deal_status
+        values[prefix + "deal_status"] = deal_status
     return shape, values
 
 
-def conditions(columns: FilterColumns, shape: Shape, values: dict[str, Any] | None = None) -> ColumnElement[bool]:
+def conditions(
+    columns: FilterColumns, shape: Shape, values: dict[str, Any] | None = None, prefix: str = "f_"
+) -> ColumnElement[bool]:
     """The WHERE clause of a shape, with named bind parameters: values supplied at execution (from
     `compile_filters`) or, given `values`, attached now. A restricted scope's clause cannot execute without
     the scope's regions (missing bind parameter error)."""
 
-    def param(name: str) -> Any:
+    def param(field: str) -> Any:
+        name = prefix + field
         return bindparam(name) if values is None else bindparam(name, values[name])
 
     scope_regions = None if values is None or shape.all_regions else values[SCOPE_PARAM]
@@ -106,26 +114,30 @@ def conditions(columns: FilterColumns, shape: Shape, values: dict[str, Any] | No
         RegionScope.bound_clause(columns.region, all_regions=shape.all_regions, regions=scope_regions),
     ]
     if shape.closing_from:
-        clauses.append(columns.closing >= param("f_closing_from"))
+        clauses.append(columns.closing >= param("closing_from"))
     if shape.closing_to:
-        clauses.append(columns.closing <= param("f_closing_to"))
+        clauses.append(columns.closing <= param("closing_to"))
     if shape.owner_id:
-        clauses.append(columns.owner_id == param("f_owner_id"))
+        clauses.append(columns.owner_id == param("owner_id"))
     if shape.pipeline:
-        clauses.append(columns.pipeline == param("f_pipeline"))
+        clauses.append(columns.pipeline == param("pipeline"))
     if shape.stage:
-        clauses.append(columns.stage == param("f_stage"))
+        clauses.append(columns.stage == param("stage"))
     if shape.deal_status:
-        clauses.append(columns.deal_status == param("f_deal_status"))
+        clauses.append(columns.deal_status == param("deal_status"))
     return and_(*clauses)
 
 
 def where(
-    columns: FilterColumns, scope: RegionScope, filters: DealFilters, deal_status: StatusArg = None
+    columns: FilterColumns,
+    scope: RegionScope,
+    filters: DealFilters,
+    deal_status: StatusArg = None,
+    prefix: str = "f_",
 ) -> ColumnElement[bool]:
     """`conditions` with the values attached, for a statement built per request."""
-    shape, values = compile_filters(columns, scope, filters, deal_status)
-    return conditions(columns, shape, values)
+    shape, values = compile_filters(columns, scope, filters, deal_status, prefix)
+    return conditions(columns, shape, values, prefix)
 
 
 DEALS = FilterColumns(

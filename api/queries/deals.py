@@ -1,4 +1,4 @@
-"""Deal listing (page pagination, capped) and one deal with its stage history, from the `deals` table."""
+"""Deal listing (keyset pagination) and one deal with its stage history, from the `deals` table."""
 
 from __future__ import annotations
 
@@ -6,18 +6,18 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Integer, Select, bindparam, select
+from sqlalchemy import BigInteger, Integer, Select, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import KeyedColumnElement
 
+from api.cursor import DealCursor
 from api.errors import ApiError
 from api.params import DealListParams, DealSort
-from api.queries.sources import FactSource, Shape, deals_source
+from api.queries.conditions import DEALS, Shape, compile_filters, conditions
 from api.schemas import DealDetail, DealOut, DealPage, StageHistoryOut
 from api.scope import RegionScope
 from pipeline_pulse.models import Deal, DealStageHistory
 
-MAX_OFFSET = 100_000  # deeper pages make the database skip too many rows; narrow the filters instead
 _SORT_COLUMNS = {
     "id": Deal.id,
     "amount_home": Deal.amount_home,
@@ -33,45 +33,68 @@ _HISTORY_COLUMNS: list[KeyedColumnElement[object]] = [
 ]
 
 
-@lru_cache(maxsize=512)
-def _page_statement(source: FactSource, shape: Shape, sort: DealSort) -> Select[Any]:
+@lru_cache(maxsize=1024)
+def _page_statement(shape: Shape, sort: DealSort, phase: int, after: bool) -> Select[Any]:
+    """One keyset step: the rows after the cursor (`after`) in one phase of the order. Phase 0 holds the rows
+    whose sort column is set, ordered by (column, id) — Postgres walks ix_deals_<column>_id forwards or
+    backwards — phase 1 the rows where it is NULL, by id (NULLs last in both directions). The id sort has
+    phase 0 only, off the primary key."""
     column = _SORT_COLUMNS[sort.lstrip("-")]
     descending = sort.startswith("-")
-    # id (the primary key) sorts straight off its index; nullable columns put NULLs last in both directions on
-    # both backends (NULLS LAST: Postgres, SQLite >= 3.30), and id breaks ties so pages are stable. Written as
-    # NULLS LAST rather than `column IS NULL, column` so Postgres can walk the column's index (ascending:
-    # ix_deals_closing_date / ix_deals_modified_time with an incremental sort on id) instead of sorting all rows.
-    if column is Deal.id:
+    where = [conditions(DEALS, shape)]
+    if column is Deal.id or phase == 1:
+        if column is not Deal.id:
+            where.append(column.is_(None))
+        if after:
+            last = bindparam("cursor_id", type_=BigInteger)
+            where.append(Deal.id < last if descending else Deal.id > last)
         order = [Deal.id.desc() if descending else Deal.id.asc()]
     else:
-        order = [(column.desc() if descending else column.asc()).nulls_last()]
-        order.append(Deal.id.desc() if descending else Deal.id.asc())
-    return (
-        select(*_DEAL_COLUMNS)
-        .where(source.bound_where(shape))
-        .order_by(*order)
-        .offset(bindparam("page_offset", type_=Integer))
-        .limit(bindparam("page_limit", type_=Integer))
-    )
+        where.append(column.is_not(None))
+        if after:
+            position = tuple_(column, Deal.id)
+            mark = tuple_(bindparam("cursor_value", type_=column.type), bindparam("cursor_id", type_=BigInteger))
+            where.append(position < mark if descending else position > mark)
+        order = [column.desc(), Deal.id.desc()] if descending else [column.asc(), Deal.id.asc()]
+    return select(*_DEAL_COLUMNS).where(*where).order_by(*order).limit(bindparam("page_limit", type_=Integer))
 
 
 _DEAL_LIST = TypeAdapter(list[DealOut])
 
 
 async def list_deals(connection: AsyncConnection, scope: RegionScope, params: DealListParams) -> DealPage:
-    page, page_size = params.page, params.page_size
-    offset = (page - 1) * page_size
-    if offset > MAX_OFFSET:
-        raise ApiError(400, "bad_request", f"page too deep (offset > {MAX_OFFSET}); narrow the filters")
-    source = deals_source(connection.dialect.name)
-    shape, values = source.bound(scope, params.only_filters(), params.deal_status)
-    values.update(page_offset=offset, page_limit=page_size + 1)
-    deals = (await connection.execute(_page_statement(source, shape, params.sort), values)).all()
+    """A page of `page_size` deals after `params.cursor` (first page without one), and the cursor of the next.
+    Each page costs an index walk of about page_size rows, however deep it is."""
+    shape, values = compile_filters(DEALS, scope, params.only_filters(), params.deal_status)
+    sort, wanted = params.sort, params.page_size + 1
+    column = _SORT_COLUMNS[sort.lstrip("-")]
+    cursor = params.cursor
+    phases = [0] if column is Deal.id else [0, 1]
+    start = cursor.phase if cursor is not None else 0
+    rows: list[Any] = []
+    for phase in phases[phases.index(start) :]:
+        after = cursor is not None and phase == cursor.phase
+        step = dict(values, page_limit=wanted - len(rows))
+        if after:
+            assert cursor is not None
+            step["cursor_id"] = cursor.last_id
+            if phase == 0 and column is not Deal.id:
+                step["cursor_value"] = cursor.value
+        rows.extend((await connection.execute(_page_statement(shape, sort, phase, after), step)).all())
+        if len(rows) >= wanted:
+            break
+    items = rows[: params.page_size]
+    next_cursor = None
+    if len(rows) > params.page_size:
+        last = items[-1]
+        value = getattr(last, column.key)
+        phase = 0 if column is Deal.id or value is not None else 1
+        next_cursor = DealCursor(sort, phase, None if column is Deal.id else value, last.id).encode()
     return DealPage(
-        items=_DEAL_LIST.validate_python(deals[:page_size], from_attributes=True),
-        page=page,
-        page_size=page_size,
-        has_more=len(deals) > page_size,
+        items=_DEAL_LIST.validate_python(items, from_attributes=True),
+        page_size=params.page_size,
+        has_more=next_cursor is not None,
+        next_cursor=next_cursor,
     )
 
 

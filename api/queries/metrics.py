@@ -1,4 +1,8 @@
-"""Summary and grouped metrics, aggregated in the database (mart or deals; see sources.py)."""
+"""Summary and grouped metrics, aggregated in the database from the parts of a plan (see sources.py).
+
+Each statement is built once per plan shape (which parts, which conditions) with named bind parameters and
+reused: building a SQLAlchemy statement costs more than running it on the mart. The parts are aggregated
+separately and summed by an outer query (a plan of one part is summed over one row or group)."""
 
 from __future__ import annotations
 
@@ -7,17 +11,17 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import Select, and_, case, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.filters import DealFilters
-from api.queries.conditions import DEALS, Shape, where
-from api.queries.sources import FactSource, choose_source
+from api.queries.conditions import DEALS, where
+from api.queries.sources import PartShape, part_conditions, plan
 from api.schemas import OwnerGroup, RegionGroup, StageGroup, Summary
 from api.scope import RegionScope
 from pipeline_pulse.models import CrmUser, Deal, PipelineStage
 from pipeline_pulse.models import PipelineMetric as Mart
-from pipeline_pulse.warehouse.metrics_mart import STALE_AFTER_DAYS, cycle_days_expr, stale_condition
+from pipeline_pulse.warehouse.metrics_mart import STALE_AFTER_DAYS, fresh_condition
 
 CENT = Decimal("0.01")
 
@@ -31,36 +35,47 @@ def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> float | None
     return round(float(numerator) / float(denominator), 6) if denominator else None
 
 
-def _status_sum(source: FactSource, measure: Any, status: str) -> Any:
-    """Σ measure over one status, from the grouped source (mart: already summed; deals: per row)."""
-    return func.coalesce(func.sum(case((source.columns.deal_status == status, measure), else_=0)), 0)
+def _summary_part(part: PartShape) -> Select[Any]:
+    """Per status: count, amount, weighted amount, cycle days (sum, deals), and the mart's stale count and
+    refresh time (NULL / 0 from `deals`, whose stale count is never taken from here)."""
+    source = part.source
+    mart = source.name == "mart"
+    return (
+        select(
+            source.columns.deal_status.label("s"),
+            source.deal_count.label("c"),
+            source.amount.label("a"),
+            source.weighted.label("w"),
+            source.cycle_days_sum.label("cs"),
+            source.cycle_deal_count.label("cn"),
+            (func.coalesce(func.sum(Mart.stale_count), 0) if mart else literal(0)).label("st"),
+            (func.max(Mart.refreshed_at) if mart else null()).label("rf"),
+        )
+        .select_from(source.table)
+        .where(part_conditions(part))
+        .group_by(source.columns.deal_status)
+    )
 
 
 @lru_cache(maxsize=256)
-def _summary_statement(source: FactSource, dialect: str, shape: Shape) -> Select[Any]:
-    # Per-row measures: the mart's rows are pre-summed groups, the deals table's rows are single deals.
-    if source.name == "mart":
-        count_col, amount_col, weighted_col = Mart.deal_count, Mart.amount_home, Mart.weighted_amount_home
-        cycle_sum_col, cycle_n_col = Mart.cycle_days_sum, Mart.cycle_deal_count
-    else:
-        cycle = cycle_days_expr(dialect)
-        count_col, amount_col, weighted_col = 1, Deal.amount_home, Deal.weighted_amount_home
-        cycle_sum_col, cycle_n_col = cycle, case((cycle.is_not(None), 1), else_=0)
-    return (
-        select(
-            _status_sum(source, count_col, "open"),
-            _status_sum(source, amount_col, "open"),
-            _status_sum(source, weighted_col, "open"),
-            _status_sum(source, count_col, "won"),
-            _status_sum(source, amount_col, "won"),
-            _status_sum(source, count_col, "lost"),
-            _status_sum(source, amount_col, "lost"),
-            _status_sum(source, cycle_sum_col, "won"),
-            _status_sum(source, cycle_n_col, "won"),
-            *([func.sum(Mart.stale_count), func.max(Mart.refreshed_at)] if source.name == "mart" else []),
-        )
-        .select_from(source.table)
-        .where(source.bound_where(shape))
+def _summary_statement(parts: tuple[PartShape, ...]) -> Select[Any]:
+    rows = union_all(*(_summary_part(part) for part in parts)).subquery()
+
+    def status_sum(column: Any, status: str) -> Any:
+        return func.coalesce(func.sum(case((rows.c.s == status, column), else_=0)), 0)
+
+    return select(
+        status_sum(rows.c.c, "open"),
+        status_sum(rows.c.a, "open"),
+        status_sum(rows.c.w, "open"),
+        status_sum(rows.c.c, "won"),
+        status_sum(rows.c.a, "won"),
+        status_sum(rows.c.c, "lost"),
+        status_sum(rows.c.a, "lost"),
+        status_sum(rows.c.cs, "won"),
+        status_sum(rows.c.cn, "won"),
+        func.coalesce(func.sum(rows.c.st), 0),
+        func.max(rows.c.rf),
     )
 
 
@@ -71,15 +86,15 @@ async def summary(
     as_of: date | None,
     stale_after_days: int,
 ) -> Summary:
-    """Headline figures. Staleness comes from the mart's stale_count (as of the mart's refresh day) when no
-    `as_of` is given and the threshold is the mart's; any other as_of / threshold counts on `deals`."""
+    """Headline figures. Staleness comes from the mart's stale_count (as of the mart's refresh day) when the
+    mart answers alone, no `as_of` is given and the threshold is the mart's; otherwise stale = open deals minus
+    the open deals modified since the cutoff and not yet past their closing date (counted on `deals`)."""
     dialect = connection.dialect.name
-    source = choose_source(filters, dialect)
-    shape, params = source.bound(scope, filters)
-    totals = (await connection.execute(_summary_statement(source, dialect, shape), params)).one()
-    open_count, open_amount, open_weighted, won_count, won_amount, lost_count, lost_amount, cycle_sum, cycle_n = totals[
-        :9
-    ]
+    answer = plan(dialect, scope, filters)
+    totals = (await connection.execute(_summary_statement(answer.key), answer.values)).one()
+    open_count, open_amount, open_weighted, won_count, won_amount, lost_count, lost_amount, cycle_sum, cycle_n = (
+        value or 0 for value in totals[:9]
+    )
     won_amount, lost_amount = money(won_amount), money(lost_amount)
     won_count, lost_count, open_count = int(won_count), int(lost_count), int(open_count)
 
@@ -93,16 +108,18 @@ async def summary(
         exact_cycle = Decimal(str(cycle_sum)) / Decimal(int(cycle_n))
         velocity = (Decimal(open_count) * (won_amount / won_count) * exact_rate / exact_cycle).quantize(CENT)
 
-    mart_stale = source.name == "mart" and as_of is None and stale_after_days == STALE_AFTER_DAYS
+    mart_stale = answer.name == "mart" and as_of is None and stale_after_days == STALE_AFTER_DAYS
     if mart_stale:
-        stale_sum, refreshed_at = totals[9], totals[10]
-        stale = int(stale_sum or 0)
+        stale, refreshed_at = int(totals[9] or 0), totals[10]
         reference_day = refreshed_at.astimezone(UTC).date() if refreshed_at else datetime.now(UTC).date()
     else:
         reference_day = as_of or datetime.now(UTC).date()
-        stale = await stale_open_deals(connection, scope, filters, reference_day, stale_after_days)
+        fresh = await fresh_open_deals(connection, scope, filters, reference_day, stale_after_days)
+        # The open count and the fresh count read the mart and `deals`: between a deals load and the mart
+        # rebuild of the same sync they may disagree by the deals in flight; never report a negative count.
+        stale = max(open_count - fresh, 0)
     return Summary(
-        source=source.name,  # type: ignore[arg-type]
+        source=answer.name,  # type: ignore[arg-type]
         as_of=reference_day,
         open_deal_count=open_count,
         open_pipeline=money(open_amount),
@@ -121,32 +138,50 @@ async def summary(
     )
 
 
-async def stale_open_deals(
+async def fresh_open_deals(
     connection: AsyncConnection, scope: RegionScope, filters: DealFilters, as_of: date, stale_after_days: int
 ) -> int:
-    """Open live deals that are stale on `as_of` (see metrics_mart.stale_condition), counted on `deals`."""
+    """Open live deals that are not stale on `as_of` (metrics_mart.fresh_condition), counted on `deals`: the
+    cost grows with the deals modified since the cutoff, not with all open deals."""
     query = (
         select(func.count())
         .select_from(Deal)
-        .where(where(DEALS, scope, filters, "open"), stale_condition(as_of, stale_after_days))
+        .where(where(DEALS, scope, filters, "open"), fresh_condition(as_of, stale_after_days))
     )
     return int((await connection.execute(query)).scalar_one())
 
 
-@lru_cache(maxsize=256)
-def _by_stage_statement(source: FactSource, shape: Shape) -> Select[Any]:
-    grouped = (
+def _grouped_part(part: PartShape, keys: tuple[str, ...]) -> Select[Any]:
+    source = part.source
+    return (
         select(
-            source.columns.pipeline.label("pipeline"),
-            source.columns.stage.label("stage"),
+            *(getattr(source.columns, key).label(key) for key in keys),
             source.deal_count.label("deal_count"),
             source.amount.label("amount"),
             source.weighted.label("weighted"),
         )
-        .where(source.bound_where(shape))
-        .group_by(source.columns.pipeline, source.columns.stage)
+        .where(part_conditions(part))
+        .group_by(*(getattr(source.columns, key) for key in keys))
+    )
+
+
+def _grouped(parts: tuple[PartShape, ...], keys: tuple[str, ...]) -> Any:
+    both = union_all(*(_grouped_part(part, keys) for part in parts)).subquery()
+    return (
+        select(
+            *(both.c[key] for key in keys),
+            func.sum(both.c.deal_count).label("deal_count"),
+            func.sum(both.c.amount).label("amount"),
+            func.sum(both.c.weighted).label("weighted"),
+        )
+        .group_by(*(both.c[key] for key in keys))
         .subquery()
     )
+
+
+@lru_cache(maxsize=256)
+def _by_stage_statement(parts: tuple[PartShape, ...]) -> Select[Any]:
+    grouped = _grouped(parts, ("pipeline", "stage"))
     return (
         select(grouped, PipelineStage.sequence)
         .outerjoin(
@@ -163,10 +198,9 @@ def _by_stage_statement(source: FactSource, shape: Shape) -> Select[Any]:
 async def by_stage(
     connection: AsyncConnection, scope: RegionScope, filters: DealFilters, deal_status: str
 ) -> tuple[str, list[StageGroup]]:
-    source = choose_source(filters, connection.dialect.name)
-    shape, params = source.bound(scope, filters, deal_status)
-    rows = (await connection.execute(_by_stage_statement(source, shape), params)).all()
-    return source.name, [
+    answer = plan(connection.dialect.name, scope, filters, deal_status)
+    rows = (await connection.execute(_by_stage_statement(answer.key), answer.values)).all()
+    return answer.name, [
         StageGroup(
             pipeline=row.pipeline,
             stage=row.stage,
@@ -180,40 +214,30 @@ async def by_stage(
 
 
 @lru_cache(maxsize=256)
-def _by_region_statement(source: FactSource, shape: Shape) -> Select[Any]:
-    return (
-        select(source.columns.region, source.deal_count, source.amount, source.weighted)
-        .where(source.bound_where(shape))
-        .group_by(source.columns.region)
-        .order_by(source.columns.region)
-    )
+def _by_region_statement(parts: tuple[PartShape, ...]) -> Select[Any]:
+    grouped = _grouped(parts, ("region",))
+    return select(grouped).order_by(grouped.c.region)
 
 
 async def by_region(
     connection: AsyncConnection, scope: RegionScope, filters: DealFilters, deal_status: str
 ) -> tuple[str, list[RegionGroup]]:
-    source = choose_source(filters, connection.dialect.name)
-    shape, params = source.bound(scope, filters, deal_status)
-    rows = (await connection.execute(_by_region_statement(source, shape), params)).all()
-    return source.name, [
-        RegionGroup(region=region, deal_count=int(count), amount=money(amount), weighted_amount=money(weighted))
-        for region, count, amount, weighted in rows
+    answer = plan(connection.dialect.name, scope, filters, deal_status)
+    rows = (await connection.execute(_by_region_statement(answer.key), answer.values)).all()
+    return answer.name, [
+        RegionGroup(
+            region=row.region,
+            deal_count=int(row.deal_count),
+            amount=money(row.amount),
+            weighted_amount=money(row.weighted),
+        )
+        for row in rows
     ]
 
 
 @lru_cache(maxsize=256)
-def _by_owner_statement(source: FactSource, shape: Shape) -> Select[Any]:
-    grouped = (
-        select(
-            source.columns.owner_id.label("owner_id"),
-            source.deal_count.label("deal_count"),
-            source.amount.label("amount"),
-            source.weighted.label("weighted"),
-        )
-        .where(source.bound_where(shape))
-        .group_by(source.columns.owner_id)
-        .subquery()
-    )
+def _by_owner_statement(parts: tuple[PartShape, ...]) -> Select[Any]:
+    grouped = _grouped(parts, ("owner_id",))
     return (
         select(grouped, CrmUser.full_name)
         .outerjoin(CrmUser, CrmUser.id == grouped.c.owner_id)
@@ -224,10 +248,9 @@ def _by_owner_statement(source: FactSource, shape: Shape) -> Select[Any]:
 async def by_owner(
     connection: AsyncConnection, scope: RegionScope, filters: DealFilters, deal_status: str
 ) -> tuple[str, list[OwnerGroup]]:
-    source = choose_source(filters, connection.dialect.name)
-    shape, params = source.bound(scope, filters, deal_status)
-    rows = (await connection.execute(_by_owner_statement(source, shape), params)).all()
-    return source.name, [
+    answer = plan(connection.dialect.name, scope, filters, deal_status)
+    rows = (await connection.execute(_by_owner_statement(answer.key), answer.values)).all()
+    return answer.name, [
         OwnerGroup(
             owner_id=row.owner_id,
             owner_name=row.full_name,

@@ -1,14 +1,20 @@
-"""Where aggregates come from: the metrics mart when it can answer exactly, else the indexed `deals` table.
+"""Where aggregates come from: the metrics mart for whole closing months, the indexed `deals` table for the
+days of a partial month at either end of a closing range.
 
 The mart (`pipeline_metrics`) holds live deals grouped by region, pipeline, stage, owner, status and closing
 month, so it answers any combination of region / owner / pipeline / stage / status filters, and closing-date
-ranges made of whole months. Any other closing range goes to `deals`. Both sources expose the same measures,
-so the query code is written once; their conditions come from the one compiler (api/queries/conditions.py).
+ranges made of whole months. A range like 2026-02-10..2026-06-20 is split into 02-10..02-28 (deals),
+03-01..05-31 (mart) and 06-01..06-20 (deals): the measures are sums, so the parts add up exactly, and the
+`deals` work is bounded by two months of deals however long the range (on Postgres an index-only range scan of
+ix_deals_live_closing_date_id). Both sources expose the same measures, so the query code is written once; their
+conditions come from the one compiler (api/queries/conditions.py).
 """
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
+from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
@@ -31,14 +37,6 @@ class FactSource:
     weighted: ColumnElement[object]
     cycle_days_sum: ColumnElement[object]
     cycle_deal_count: ColumnElement[object]
-
-    def bound(
-        self, scope: RegionScope, filters: DealFilters, deal_status: StatusArg = None
-    ) -> tuple[Shape, dict[str, Any]]:
-        return compile_filters(self.columns, scope, filters, deal_status)
-
-    def bound_where(self, shape: Shape) -> ColumnElement[bool]:
-        return conditions(self.columns, shape)
 
 
 @cache
@@ -70,5 +68,68 @@ def deals_source(dialect_name: str) -> FactSource:
     )
 
 
-def choose_source(filters: DealFilters, dialect_name: str) -> FactSource:
-    return mart_source() if filters.month_aligned else deals_source(dialect_name)
+@dataclass(frozen=True, slots=True)
+class PartShape:
+    """One part of a plan, as far as statement caching cares: its source, condition shape and bind prefix."""
+
+    source: FactSource
+    shape: Shape
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """The parts whose sums answer a filtered aggregate, with the bind values of all of them."""
+
+    parts: tuple[PartShape, ...]
+    values: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        names = {part.source.name for part in self.parts}
+        return names.pop() if len(names) == 1 else "mart+deals"
+
+    @property
+    def key(self) -> tuple[PartShape, ...]:
+        return self.parts
+
+
+def _month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def _closing_parts(filters: DealFilters) -> list[tuple[str, date | None, date | None]]:
+    """(source name, closing_from, closing_to) pieces covering the filter's closing range exactly."""
+    start, end = filters.closing_from, filters.closing_to
+    if filters.month_aligned:
+        return [("mart", start, end)]
+    if start is not None and end is not None and (start.year, start.month) == (end.year, end.month):
+        return [("deals", start, end)]  # inside one month: its days are the whole range
+    parts: list[tuple[str, date | None, date | None]] = []
+    middle_start, middle_end = start, end
+    if start is not None and start.day != 1:
+        parts.append(("deals", start, _month_end(start)))
+        middle_start = _month_end(start) + timedelta(days=1)
+    if end is not None and end != _month_end(end):
+        parts.append(("deals", end.replace(day=1), end))
+        middle_end = end.replace(day=1) - timedelta(days=1)
+    if middle_start is None or middle_end is None or middle_start <= middle_end:
+        parts.insert(0, ("mart", middle_start, middle_end))  # first: its column types lead the UNION
+    return parts
+
+
+def plan(dialect_name: str, scope: RegionScope, filters: DealFilters, deal_status: StatusArg = None) -> Plan:
+    parts: list[PartShape] = []
+    values: dict[str, Any] = {}
+    for index, (name, start, end) in enumerate(_closing_parts(filters)):
+        source = mart_source() if name == "mart" else deals_source(dialect_name)
+        prefix = f"p{index}_"
+        piece = filters.model_copy(update={"closing_from": start, "closing_to": end})
+        shape, piece_values = compile_filters(source.columns, scope, piece, deal_status, prefix)
+        parts.append(PartShape(source, shape, prefix))
+        values.update(piece_values)
+    return Plan(tuple(parts), values)
+
+
+def part_conditions(part: PartShape) -> ColumnElement[bool]:
+    return conditions(part.source.columns, part.shape, prefix=part.prefix)

@@ -34,6 +34,41 @@ class Deal(Base):
         CheckConstraint("probability IS NULL OR probability BETWEEN 0 AND 100", name="probability_range"),
         CheckConstraint("deal_status IN ('open', 'won', 'lost')", name="deal_status_values"),
         Index("ix_deals_deal_status_region", "deal_status", "region"),
+        # Read API (docs/api.md, "Speed"): keyset pages in every sort order walk (column, id) forwards or
+        # backwards; the INCLUDE columns let a closing-date range be aggregated (partial months) and recently
+        # modified deals be counted (staleness) from the index alone on Postgres.
+        Index(
+            "ix_deals_live_closing_date_id",
+            "closing_date",
+            "id",
+            postgresql_include=[
+                "region",
+                "deal_status",
+                "owner_id",
+                "pipeline",
+                "stage",
+                "amount_home",
+                "weighted_amount_home",
+                "created_time",
+            ],
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_deals_live_modified_time_id",
+            "modified_time",
+            "id",
+            postgresql_include=["region", "deal_status", "owner_id", "pipeline", "stage", "closing_date"],
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_deals_live_amount_home_id",
+            "amount_home",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
         {"comment": "One row per Zoho deal, current state. Deleted deals stay with deleted_at set."},
     )
 
@@ -63,10 +98,10 @@ class Deal(Base):
         Money, comment="Amount in home currency = amount / exchange_rate."
     )
     weighted_amount_home: Mapped[Decimal | None] = mapped_column(Money, comment="amount_home x probability / 100.")
-    closing_date: Mapped[date | None] = mapped_column(Date, index=True, comment="Expected or actual closing date.")
+    closing_date: Mapped[date | None] = mapped_column(Date, comment="Expected or actual closing date.")
     created_time: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="Created in Zoho (UTC).")
     modified_time: Mapped[datetime | None] = mapped_column(
-        UTCDateTime, index=True, comment="Last modified in Zoho (UTC); drives incremental sync."
+        UTCDateTime, comment="Last modified in Zoho (UTC); drives incremental sync."
     )
     last_activity_time: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="Last activity in Zoho (UTC).")
     lead_source: Mapped[str | None] = mapped_column(String(120), comment="Lead source.")

@@ -41,13 +41,29 @@ def cycle_days_expr(dialect_name: str) -> ColumnElement[object]:
 STALE_AFTER_DAYS = 30
 
 
+def stale_cutoff(as_of: date, stale_after_days: int = STALE_AFTER_DAYS) -> datetime:
+    return datetime.combine(as_of - timedelta(days=stale_after_days), time.min, tzinfo=UTC)
+
+
 def stale_condition(as_of: date, stale_after_days: int = STALE_AFTER_DAYS) -> ColumnElement[bool]:
     """An open deal is stale on `as_of` when it was not modified since 00:00 UTC of (as_of - N days) (or never),
     or its closing date is already before `as_of`."""
-    cutoff = datetime.combine(as_of - timedelta(days=stale_after_days), time.min, tzinfo=UTC)
+    cutoff = stale_cutoff(as_of, stale_after_days)
     return and_(
         Deal.deal_status == "open",
         or_(Deal.modified_time.is_(None), Deal.modified_time < cutoff, Deal.closing_date < as_of),
+    )
+
+
+def fresh_condition(as_of: date, stale_after_days: int = STALE_AFTER_DAYS) -> ColumnElement[bool]:
+    """The open deals that are NOT stale on `as_of` (the exact complement of `stale_condition` among open
+    deals): modified since the cutoff and not closing before `as_of`. Few deals are, so counting them (on an
+    index of modified_time) and subtracting from the open count is cheaper than counting the stale ones."""
+    cutoff = stale_cutoff(as_of, stale_after_days)
+    return and_(
+        Deal.deal_status == "open",
+        Deal.modified_time >= cutoff,
+        or_(Deal.closing_date.is_(None), Deal.closing_date >= as_of),
     )
 
 

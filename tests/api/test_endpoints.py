@@ -193,8 +193,8 @@ def test_funnel(seeded_api: ApiClient) -> None:
 def test_deals_listing_pages_and_sorting(seeded_api: ApiClient) -> None:
     first = seeded_api.get(f"{V1}/deals", params={"page_size": 2}).json()
     assert ([i["id"] for i in first["items"]], first["has_more"]) == (["4", "3"], True)
-    second = seeded_api.get(f"{V1}/deals", params={"page_size": 2, "page": 2}).json()
-    assert ([i["id"] for i in second["items"]], second["has_more"]) == (["2", "1"], False)
+    second = seeded_api.get(f"{V1}/deals", params={"page_size": 2, "cursor": first["next_cursor"]}).json()
+    assert ([i["id"] for i in second["items"]], second["has_more"], second["next_cursor"]) == (["2", "1"], False, None)
     by_amount = seeded_api.get(f"{V1}/deals", params={"sort": "amount_home"}).json()
     assert [i["id"] for i in by_amount["items"]] == ["4", "1", "2", "3"]
     open_emea = seeded_api.get(f"{V1}/deals", params={"deal_status": "open"}, regions=["EMEA", "Americas"]).json()

@@ -29,9 +29,8 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "deal_status": ("open", "won"),
     "interval": ("month", "day"),
     "sort": ("id", "-id"),
-    "page": (1, 2),
     "page_size": (10, 20),
-    "cursor": (None, "x"),
+    "cursor": (None, "WyJpZCIsMCxudWxsLCI1Il0"),  # after id 5, sort=id
 }
 
 
