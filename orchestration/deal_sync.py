@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from orchestration.transforms.deals import (
     STREAM,
@@ -27,6 +27,7 @@ from orchestration.transforms.deals import (
     transform_deals,
 )
 from pipeline_pulse.models import Deal, utcnow
+from pipeline_pulse.services.zoho.errors import ZohoBadRequestError
 from pipeline_pulse.services.zoho.port import ZohoPort
 from pipeline_pulse.services.zoho.records import DealPage, DeletedDeal
 from pipeline_pulse.warehouse.deal_versions import mark_history_start
@@ -44,6 +45,7 @@ from pipeline_pulse.warehouse.sync_state import (
 
 DELETIONS_STREAM = "deals_deleted"
 RECONCILE_STREAM = "deals_reconcile"
+BULK_PROGRESS_STREAM = "deals_bulk_progress"
 DELETION_BATCH = 500
 # Quarantined deals are read again by id on every run until they decode or are superseded (issue 14.2):
 # REREAD_BATCH ids per transaction (get_deals reads them 100 per call), at most MAX_REREAD per run.
@@ -66,6 +68,7 @@ class DealSyncReport:
     rejected: int = 0
     reread: int = 0
     analyzed: bool = False
+    bulk_resumed_at_page: int | None = None
     resolved: int = 0
     unknown_stages: int = 0
     pages: int = 0
@@ -115,11 +118,14 @@ def run_deal_sync(
         context = load_transform_context(connection, home_currency)
     report.cursor_before = cursor.as_text()
     try:
-        pages, use_bulk = _choose_extract(service, mode, cursor, bulk_threshold)
+        with engine.connect() as connection:
+            progress = BulkProgress.read(connection)
+        pages, use_bulk = _choose_extract(service, mode, cursor, bulk_threshold, progress, report)
         report.extract_path = "bulk" if use_bulk else "rest"
-        seen = array("q") if mode == "full" else None
+        # A resumed read did not see the pages committed before the crash: it cannot tell which deals are missing.
+        seen = array("q") if mode == "full" and report.bulk_resumed_at_page is None else None
         last_cursor = cursor
-        bulk_max: StreamCursor | None = None
+        bulk_max = progress.max_cursor if report.bulk_resumed_at_page is not None else None
         for page in pages:
             report.pages += 1
             frame = records_to_frame(page.records)
@@ -132,10 +138,22 @@ def run_deal_sync(
                 if page.cursor is not None and not use_bulk:
                     # Same transaction as the rows: the cursor never runs ahead of (or behind) the data.
                     last_cursor = advance_cursor(connection, STREAM, StreamCursor(*page.cursor), run_id=run_id)
+                if use_bulk:
+                    if page.cursor is not None:
+                        candidate = StreamCursor(*page.cursor)
+                        bulk_max = candidate if bulk_max is None or candidate.is_after(bulk_max) else bulk_max
+                    if page.resume_token is not None:
+                        # Where a crash resumes: the page after this one, with what the read has seen so far.
+                        pages_done = (
+                            progress.pages_done if report.bulk_resumed_at_page is not None else 0
+                        ) + report.pages
+                        BulkProgress(page.resume_token, bulk_max, pages_done).save(connection)
+                    else:
+                        # Bulk Read is not in cursor order: the cursor moves once the last page is committed.
+                        BulkProgress.clear(connection)
+                        if bulk_max is not None:
+                            last_cursor = advance_cursor(connection, STREAM, bulk_max, run_id=run_id)
                 connection.commit()
-            if use_bulk and page.cursor is not None:
-                candidate = StreamCursor(*page.cursor)
-                bulk_max = candidate if bulk_max is None or candidate.is_after(bulk_max) else bulk_max
             if seen is not None:
                 seen.extend(record.id for record in page.records)
                 seen.extend(int(r.zoho_id) for r in page.rejected if r.zoho_id and str(r.zoho_id).isdigit())
@@ -151,13 +169,10 @@ def run_deal_sync(
             changed = report.inserted + report.updated
             report.analyzed = analyze_if_substantial(connection, changed, first_load=cursor.modified_time is None)
             connection.commit()
-        if use_bulk and bulk_max is not None:
-            # Bulk Read is not in cursor order: the cursor moves only once the whole read is committed.
-            with engine.connect() as connection:
-                last_cursor = advance_cursor(connection, STREAM, bulk_max, run_id=run_id)
-                connection.commit()
         report.cursor_after = last_cursor.as_text()
         report.deleted = _sync_deletions(engine, service)
+        if mode == "full" and seen is None:
+            log.warning("full reconcile resumed a Bulk Read: soft-deleting deals missing from Zoho waits for the next")
         if seen is not None:
             with engine.connect() as connection:
                 missing = soft_delete_missing(connection, seen, deleted_at=started_at, not_modified_after=started_at)
@@ -229,15 +244,77 @@ def _reread_rejected(
 
 
 def _choose_extract(
-    service: ZohoPort, mode: SyncMode, cursor: StreamCursor, bulk_threshold: int
+    service: ZohoPort,
+    mode: SyncMode,
+    cursor: StreamCursor,
+    bulk_threshold: int,
+    progress: BulkProgress,
+    report: DealSyncReport,
 ) -> tuple[Iterable[DealPage], bool]:
-    """REST pages since the cursor; Bulk Read for a first backfill or a full read above the threshold."""
+    """Resume an interrupted Bulk Read where it stopped; else REST pages since the cursor, or Bulk Read for a
+    first backfill or a full read above the threshold."""
+    if progress.next_page_token is not None:
+        report.bulk_resumed_at_page = progress.pages_done + 1
+        return _resumed_bulk(service, progress, report), True
     since = None if mode == "full" else cursor.modified_time
     if since is None and bulk_threshold > 0:
         total = int(service.count_deals())
         if total > bulk_threshold:
             return service.bulk_read_deals(None), True
     return service.iter_deals(modified_since=since), False
+
+
+def _resumed_bulk(service: ZohoPort, progress: BulkProgress, report: DealSyncReport) -> Iterator[DealPage]:
+    """The rest of an interrupted Bulk Read; from the start if Zoho no longer accepts its page token."""
+    pages = service.bulk_read_deals(None, page_token=progress.next_page_token)
+    try:
+        first = next(pages, None)
+    except ZohoBadRequestError as error:
+        log.warning("cannot resume the Bulk Read (%s); reading from the first page again", error)
+        report.bulk_resumed_at_page = None
+        yield from service.bulk_read_deals(None)
+        return
+    if first is not None:
+        yield first
+        yield from pages
+
+
+@dataclass(frozen=True)
+class BulkProgress:
+    """An unfinished Bulk Read, committed with each page: the next page's token, the largest (Modified_Time,
+    id) loaded so far and the pages done. Cleared with the last page, in the transaction that moves the cursor."""
+
+    next_page_token: str | None = None
+    max_cursor: StreamCursor | None = None
+    pages_done: int = 0
+
+    @classmethod
+    def read(cls, connection: Connection) -> BulkProgress:
+        details = read_cursor(connection, BULK_PROGRESS_STREAM).details or {}
+        if not details.get("next_page_token"):
+            return cls()
+        modified = details.get("max_modified_time")
+        max_cursor = (
+            StreamCursor(datetime.fromisoformat(modified), int(details["max_id"])) if modified is not None else None
+        )
+        return cls(str(details["next_page_token"]), max_cursor, int(details.get("pages_done", 0)))
+
+    def save(self, connection: Connection) -> None:
+        cursor = self.max_cursor
+        set_cursor_details(
+            connection,
+            BULK_PROGRESS_STREAM,
+            {
+                "next_page_token": self.next_page_token,
+                "max_modified_time": cursor.modified_time.isoformat() if cursor and cursor.modified_time else None,
+                "max_id": cursor.id if cursor else None,
+                "pages_done": self.pages_done,
+            },
+        )
+
+    @staticmethod
+    def clear(connection: Connection) -> None:
+        set_cursor_details(connection, BULK_PROGRESS_STREAM, {})
 
 
 def _batched(items: Iterable[DeletedDeal], size: int) -> Iterator[list[DeletedDeal]]:

@@ -78,6 +78,7 @@ def deals(
         "rejected_reread": report.reread,
         "rejected_resolved": report.resolved,
         "analyzed": report.analyzed,
+        "bulk_resumed_at_page": report.bulk_resumed_at_page or 0,
         "unknown_stage_deals": report.unknown_stages,
         "pages": report.pages,
         "api_calls": report.api.get("calls", 0),

@@ -41,6 +41,7 @@ class InMemoryZoho:
         currencies: Iterable[CurrencyRecord] = (),
         per_page: int = 200,
         ids_per_call: int = 100,
+        bulk_page_size: int = 200_000,
         overlap: timedelta = timedelta(seconds=30),
     ) -> None:
         self.deals: dict[int, DealRecord] = {deal.id: deal for deal in deals}
@@ -53,10 +54,12 @@ class InMemoryZoho:
         self.history: dict[int, list[StageHistoryRecord]] = {}
         self.per_page = per_page
         self.ids_per_call = ids_per_call
+        self.bulk_page_size = bulk_page_size
         self.overlap = overlap
         self.revoked = False
         self.counters = CallCounters()
         self.operations: list[str] = []  # every call, in order (tests count them)
+        self._failures: dict[str, tuple[int, Exception]] = {}
 
     # -- changing "Zoho" ------------------------------------------------------------------------------------
     def put(self, *records: DealRecord) -> None:
@@ -94,10 +97,20 @@ class InMemoryZoho:
     def revoke(self) -> None:
         self.revoked = True
 
+    def fail(self, operation: str, error: Exception, *, after: int = 0) -> None:
+        """Calls of `operation` raise `error` once `after` more of them have succeeded (until `heal()`)."""
+        self._failures[operation] = (self.operations.count(operation) + after, error)
+
+    def heal(self) -> None:
+        self._failures.clear()
+
     # -- the port ---------------------------------------------------------------------------------------------
     def _call(self, operation: str, credits: int = 1) -> None:
         if self.revoked:
             raise ZohoAuthError("INVALID_OAUTH_GRANT", "Zoho refused the OAuth token request: invalid_code", status=400)
+        failure = self._failures.get(operation)
+        if failure is not None and self.operations.count(operation) >= failure[0]:
+            raise failure[1]
         self.operations.append(operation)
         self.counters.calls += 1
         self.counters.credits += credits
@@ -152,13 +165,23 @@ class InMemoryZoho:
                     records.append(self.deals[deal_id])
         return DealPage(records, rejected, cursor=None, more_records=False)
 
-    def bulk_read_deals(self, modified_since: datetime | None = None) -> Iterator[DealPage]:
-        self._call("POST bulk read", credits=50)
-        rows = self._current(modified_since)
-        records = [item for _, _, item in rows if isinstance(item, DealRecord)]
-        rejected = [item for _, _, item in rows if isinstance(item, QuarantinedRecord)]
-        good = [(when, deal_id) for when, deal_id, item in rows if isinstance(item, DealRecord)]
-        yield DealPage(records, rejected, good[-1] if good else None, more_records=False)
+    def bulk_read_deals(
+        self, modified_since: datetime | None = None, *, page_token: str | None = None
+    ) -> Iterator[DealPage]:
+        rows = sorted(self._current(modified_since), key=lambda row: row[1])  # result files go by id
+        size = self.bulk_page_size
+        start = int(page_token.removeprefix("page-")) * size if page_token else 0
+        while True:
+            self._call("POST bulk read", credits=50)
+            chunk = rows[start : start + size]
+            start += size
+            more = start < len(rows)
+            records = sorted((item for _, _, item in chunk if isinstance(item, DealRecord)), key=_key)
+            rejected = [item for _, _, item in chunk if isinstance(item, QuarantinedRecord)]
+            cursor = _key(records[-1]) if records else None
+            yield DealPage(records, rejected, cursor, more, f"page-{start // size}" if more else None)
+            if not more:
+                return
 
     def iter_deleted_deals(self, since: datetime | None = None) -> Iterator[DeletedDeal]:
         self._call("GET deleted")
@@ -182,6 +205,10 @@ class InMemoryZoho:
         for deal_id in deal_ids:
             self._call("GET stage history")
             yield from self.history.get(int(deal_id), [])
+
+
+def _key(record: DealRecord) -> tuple[datetime, int]:
+    return (record.modified_time or _EPOCH, record.id)
 
 
 def _conforms(port: ZohoPort) -> ZohoPort:  # mypy checks the fake against the Protocol here

@@ -42,9 +42,10 @@ def sandbox(server: SandboxServer) -> Iterator[SandboxServer]:
 @pytest.fixture
 def service(sandbox: SandboxServer, sync_engine: Engine, resource_dir: Path) -> UnifiedZohoCRMService:  # noqa: F811
     service = make_service(sandbox, sync_engine, resource_dir)
+    stages, currencies = service.get_stage_metadata(), service.get_currencies()  # never call Zoho mid-write
     with sync_engine.connect() as connection:
-        load_stages(connection, service.get_stage_metadata())
-        store_currency_rates(connection, service.get_currencies(), datetime.now(UTC).date())
+        load_stages(connection, stages)
+        store_currency_rates(connection, currencies, datetime.now(UTC).date())
         connection.commit()
     return service
 

@@ -524,12 +524,15 @@ class UnifiedZohoCRMService:
                 page += 1
 
     # -- Bulk Read ----------------------------------------------------------------------------------------
-    def bulk_read_deals(self, modified_since: datetime | None = None) -> Iterator[DealPage]:
+    def bulk_read_deals(
+        self, modified_since: datetime | None = None, *, page_token: str | None = None
+    ) -> Iterator[DealPage]:
         """A backfill through the Bulk Read API: one job per result page (<= 200,000 rows), CSV decoded.
 
         Lookups arrive as ids in the CSV; owner name and e-mail are completed from `list_users()`. Pages are
         yielded in (Modified_Time, id) order within each result page. While a page is decoded (CPU), the next
         page's job is created, polled and downloaded in a background thread (network and Zoho's work).
+        `page_token` (a page's `resume_token`) starts at that result page: a crashed backfill resumes there.
         """
         if modified_since is not None and modified_since.tzinfo is None:
             raise ValueError("modified_since must be timezone-aware")
@@ -540,15 +543,15 @@ class UnifiedZohoCRMService:
         fields = list(field_types)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoho-bulk-prefetch")
         try:
-            pending = pool.submit(self._fetch_bulk_page, operations, fields, modified_since, None)
+            pending = pool.submit(self._fetch_bulk_page, operations, fields, modified_since, page_token)
             while pending is not None:
                 result, rows = pending.result()
                 more = bool(result.get("more_records"))
-                token = result.get("next_page_token") if more else None
+                token = str(result["next_page_token"]) if more and result.get("next_page_token") else None
                 pending = (
                     pool.submit(self._fetch_bulk_page, operations, fields, modified_since, token) if token else None
                 )
-                yield self._decode_bulk_page(decoder, rows, more)
+                yield self._decode_bulk_page(decoder, rows, more, token)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -559,7 +562,9 @@ class UnifiedZohoCRMService:
         result = self._wait_for_bulk_job(job_id)
         return result, self._download_bulk_rows(operations, job_id)
 
-    def _decode_bulk_page(self, decoder: DealCsvDecoder, rows: Iterator[list[str]], more: bool) -> DealPage:
+    def _decode_bulk_page(
+        self, decoder: DealCsvDecoder, rows: Iterator[list[str]], more: bool, resume_token: str | None
+    ) -> DealPage:
         records: list[DealRecord] = []
         rejected: list[QuarantinedRecord] = []
         first = next(rows, None)
@@ -576,7 +581,7 @@ class UnifiedZohoCRMService:
         self.counters.pages += 1
         self.counters.records += len(records)
         self.counters.rejected += len(rejected)
-        return DealPage(records=records, rejected=rejected, cursor=cursor, more_records=more)
+        return DealPage(records=records, rejected=rejected, cursor=cursor, more_records=more, resume_token=resume_token)
 
     def _create_bulk_job(
         self,

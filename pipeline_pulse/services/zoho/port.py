@@ -45,8 +45,11 @@ class ZohoPort(Protocol):
         batches; undecodable records are in `rejected`. `cursor` is None: this is no cursor read."""
         ...
 
-    def bulk_read_deals(self, modified_since: datetime | None = None) -> Iterator[DealPage]:
-        """Every deal (or those modified after `modified_since`) through Bulk Read, one page per result file."""
+    def bulk_read_deals(
+        self, modified_since: datetime | None = None, *, page_token: str | None = None
+    ) -> Iterator[DealPage]:
+        """Every deal (or those modified after `modified_since`) through Bulk Read, one page per result file.
+        Each page's `resume_token` passed as `page_token` continues an interrupted read after that page."""
         ...
 
     def iter_deleted_deals(self, since: datetime | None = None) -> Iterator[DeletedDeal]:

@@ -50,12 +50,14 @@ class QuarantinedRecord:
 
 @dataclass(frozen=True, slots=True)
 class DealPage:
-    """One page of changed deals, in (Modified_Time, id) order. `cursor` is the last record's key."""
+    """One page of changed deals, in (Modified_Time, id) order. `cursor` is the last record's key. A Bulk Read
+    page carries `resume_token`: where a read interrupted after this page continues (None after the last)."""
 
     records: list[DealRecord]
     rejected: list[QuarantinedRecord]
     cursor: tuple[datetime, int] | None
     more_records: bool
+    resume_token: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
