@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from api.cursor import CursorParam
 from api.filters import DealFilters, DealStatusFilter, QueryParams
-from api.scalars import QueryDate, QueryText
+from api.scalars import QueryDate, QueryPeriod, QueryText, ZohoIdParam
 
 Interval = Literal["day", "week", "month"]
 DealSort = Literal[
@@ -96,3 +96,34 @@ class DealListParams(DealFilters):
 
 class StageListParams(QueryParams):
     pipeline: QueryText | None = Field(None, description="Only this pipeline's stages.")
+
+
+PeriodGrouping = Literal["none", "region", "owner"]
+
+
+class _PeriodParams(QueryParams):
+    """A forecast period instead of a closing range: the period's days are the closing range."""
+
+    period: QueryPeriod = Field(description="The period: YYYY-MM (a month) or YYYY-Qn (a calendar quarter).")
+    owner_id: ZohoIdParam | None = Field(None, description="Zoho user id of the deal owner (a string).")
+    group_by: PeriodGrouping = Field("none", description="Also break the figures down by region or by owner.")
+
+    def cache_salt(self) -> Hashable:
+        return today_utc()  # "won to date" ends today
+
+    def filters(self) -> DealFilters:
+        """The deal filters of the period: closing date within it, and the owner."""
+        return DealFilters(
+            owner_id=self.owner_id,
+            pipeline=getattr(self, "pipeline", None),
+            closing_from=self.period.start,
+            closing_to=self.period.end,
+        )
+
+
+class ForecastParams(_PeriodParams):
+    pipeline: QueryText | None = Field(None, description="Pipeline name (one of /stages' pipelines).")
+
+
+class AttainmentParams(_PeriodParams):
+    pass

@@ -14,6 +14,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from pipeline_pulse.insight.periods import PERIOD_FORMATS, PERIOD_PATTERN, Period
+
 ZOHO_ID_MAX = 2**63 - 1  # bigint columns
 ID_EXAMPLE = "4876876000100012985"
 ID_PATTERN = "^[1-9][0-9]{0,18}$"
@@ -117,6 +119,32 @@ QueryDate = Annotated[
             "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
             "examples": ["2026-03-31"],
             "description": f"YYYY-MM-DD, between {MIN_QUERY_DATE} and {MAX_QUERY_DATE}.",
+        }
+    ),
+]
+
+
+def parse_query_period(value: Any) -> Period:
+    if isinstance(value, Period):
+        return value
+    if not isinstance(value, str):
+        raise PydanticCustomError("period_format", "must be a period: " + PERIOD_FORMATS)
+    try:
+        return Period.parse(value)
+    except ValueError as exc:
+        raise PydanticCustomError("period_format", str(exc)) from None
+
+
+QueryPeriod = Annotated[
+    Period,
+    PlainValidator(parse_query_period),
+    PlainSerializer(str, return_type=str),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": PERIOD_PATTERN,
+            "examples": ["2026-Q1", "2026-03"],
+            "description": f"A calendar month or quarter: {PERIOD_FORMATS}.",
         }
     ),
 ]

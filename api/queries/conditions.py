@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, and_, bindparam
 
 from api.filters import DealFilters
 from api.scope import SCOPE_PARAM, RegionScope
-from pipeline_pulse.models import Deal, DealSnapshot, PipelineMetric
+from pipeline_pulse.models import Deal, DealSnapshot, PipelineMetric, SalesTarget
 
 StatusArg = str | None  # "open" / "won" / "lost"; None or "all" for no status condition
 
@@ -168,4 +168,14 @@ SNAPSHOTS = FilterColumns(
     stage=DealSnapshot.stage,
     deal_status=DealSnapshot.deal_status,
     closing=DealSnapshot.closing_date,
+)
+# Targets are filtered by region scope and owner only (they have no pipeline, stage, status or closing date).
+TARGETS = FilterColumns(
+    name="sales_targets",
+    region=SalesTarget.region,
+    owner_id=SalesTarget.owner_id,
+    pipeline=None,
+    stage=None,
+    deal_status=None,
+    closing=None,
 )

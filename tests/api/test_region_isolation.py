@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from tests.fixtures.api import ALL_TEST_REGIONS, DEAL_ROWS, HISTORY_ROWS, SNAPSHOT_ROWS, STAGE_ROWS, ApiClient
 
 V1 = "/api/v1"
+FEB1 = date(2026, 2, 1)
 CLOSING_DAYS = [None, date(2026, 2, 1), date(2026, 2, 15), date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 30)]
 FUNNEL_STAGES = {row["stage"] for row in STAGE_ROWS if row["deal_status"] in ("open", "won")}
 
@@ -57,6 +58,8 @@ def test_no_endpoint_leaks_outside_the_scope(
     if region is not None and region not in allowed:
         for path in ["/metrics/summary", "/metrics/by-region", "/deals", "/regions", "/sync/status"]:
             assert seeded_api.get(V1 + path, params=params, **auth).status_code == 403
+        for path in ["/metrics/forecast", "/metrics/attainment"]:
+            assert seeded_api.get(V1 + path, params={**params, "period": "2026-Q1"}, **auth).status_code == 403
         return
     effective = allowed if region is None else {region}
     filters = dict(params)
@@ -117,3 +120,20 @@ def test_no_endpoint_leaks_outside_the_scope(
     assert {item["code"] for item in regions} == effective
     sync = seeded_api.get(f"{V1}/sync/status", params=params, **auth).json()
     assert sync["live_deals"] == sum(row["region"] in effective for row in live)
+
+    # Forecast and attainment: the period replaces the closing range; every deal counted is in scope.
+    by_owner = {"owner_id": owner_id} if owner_id is not None else {}
+    for period, first, last in (("2026-Q1", date(2026, 1, 1), date(2026, 3, 31)), ("2026-02", FEB1, date(2026, 2, 28))):
+        in_period = [row for row in live if _matches(row, effective, owner_id, first, last)]
+        forecast = seeded_api.get(
+            f"{V1}/metrics/forecast", params={**params, **by_owner, "period": period, "group_by": "region"}, **auth
+        ).json()
+        assert sum(item["deal_count"] for item in forecast["total"]["categories"]) == len(in_period)
+        assert {group["region"] for group in forecast["groups"]} == {row["region"] for row in in_period}
+        attainment = seeded_api.get(
+            f"{V1}/metrics/attainment", params={**params, **by_owner, "period": period}, **auth
+        ).json()
+        open_rows = [row for row in in_period if row["deal_status"] == "open"]
+        assert attainment["total"]["open_count"] == len(open_rows)
+        assert Decimal(attainment["total"]["open_pipeline"]) == sum((r["amount_home"] for r in open_rows), Decimal(0))
+        assert attainment["total"]["won_count"] == sum(row["deal_status"] == "won" for row in in_period)

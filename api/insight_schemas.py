@@ -1,0 +1,132 @@
+"""Response models of the sales-insight endpoints (forecast, attainment, stage analytics, deal health).
+
+Same conventions as api/schemas.py: money in home currency as decimal strings, ratios as numbers, Zoho ids as
+strings. Every figure is defined in docs/metrics.md, section 12."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.scalars import ZohoId
+
+Grouping = Literal["none", "region", "owner"]
+
+
+def _examples(*examples: dict[str, object]) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
+class PeriodInfo(BaseModel):
+    period: str = Field(description="The period asked for: YYYY-MM or YYYY-Qn.")
+    period_start: date = Field(description="Its first day (UTC).")
+    period_end: date = Field(description="Its last day (UTC, inclusive).")
+    as_of: date = Field(description="Today (UTC): won to date counts won deals closing up to this day.")
+
+
+class CategoryFigures(BaseModel):
+    category: str | None = Field(description="Forecast category; null for deals without one (docs/metrics.md 12.1).")
+    deal_count: int
+    amount: Decimal = Field(description="Σ amount_home.")
+    weighted_amount: Decimal = Field(description="Σ weighted_amount_home.")
+
+
+class CountAmount(BaseModel):
+    deal_count: int
+    amount: Decimal = Field(description="Σ amount_home.")
+
+
+class ForecastGroup(BaseModel):
+    region: str | None = Field(description="The region (group_by=region), else null.")
+    owner_id: ZohoId | None = Field(description="The owner (group_by=owner), else null.")
+    owner_name: str | None
+    categories: list[CategoryFigures] = Field(
+        description="Deals closing in the period per forecast category: the five standard categories always "
+        "(zeros included), then any other category present, then null (no category) if present."
+    )
+    won_to_date: CountAmount = Field(description="Won deals closing between the period's start and as_of.")
+
+
+class Forecast(PeriodInfo):
+    model_config = _examples(
+        {
+            "period": "2026-Q1",
+            "period_start": "2026-01-01",
+            "period_end": "2026-03-31",
+            "as_of": "2026-02-15",
+            "group_by": "none",
+            "source": "deals",
+            "total": {
+                "region": None,
+                "owner_id": None,
+                "owner_name": None,
+                "categories": [
+                    {"category": "Pipeline", "deal_count": 3, "amount": "3000.00", "weighted_amount": "300.00"},
+                    {"category": "Best Case", "deal_count": 1, "amount": "2000.00", "weighted_amount": "1200.00"},
+                    {"category": "Committed", "deal_count": 0, "amount": "0.00", "weighted_amount": "0.00"},
+                    {"category": "Closed", "deal_count": 2, "amount": "5000.00", "weighted_amount": "5000.00"},
+                    {"category": "Omitted", "deal_count": 1, "amount": "700.00", "weighted_amount": "0.00"},
+                ],
+                "won_to_date": {"deal_count": 2, "amount": "5000.00"},
+            },
+            "groups": [],
+        }
+    )
+    group_by: Grouping
+    source: Literal["deals"] = Field(description="Answered from the deals table (current state).")
+    total: ForecastGroup = Field(description="Every deal in scope matching the filters.")
+    groups: list[ForecastGroup] = Field(
+        description="Per region (by code) or per owner (largest amount first, then id); empty for group_by=none."
+    )
+
+
+class AttainmentFigures(BaseModel):
+    region: str | None = Field(description="The region (group_by=region), else null.")
+    owner_id: ZohoId | None = Field(description="The owner (group_by=owner, or the owner_id filter), else null.")
+    owner_name: str | None
+    target: Decimal | None = Field(description="The period's target; null when none is loaded (12.2).")
+    won_count: int = Field(description="Won deals closing between the period's start and as_of.")
+    won_to_date: Decimal = Field(description="Σ amount_home of those won deals.")
+    attainment: float | None = Field(description="won_to_date / target (1.0 = 100%); null without a target > 0.")
+    gap: Decimal | None = Field(description="target - won_to_date (negative when exceeded); null without a target.")
+    open_count: int = Field(description="Open deals closing in the period.")
+    open_pipeline: Decimal = Field(description="Σ amount_home of open deals closing in the period.")
+    weighted_pipeline: Decimal = Field(description="Σ weighted_amount_home of those open deals.")
+    coverage: float | None = Field(description="open_pipeline / gap; null without a target or when gap <= 0.")
+
+
+class Attainment(PeriodInfo):
+    model_config = _examples(
+        {
+            "period": "2026-Q1",
+            "period_start": "2026-01-01",
+            "period_end": "2026-03-31",
+            "as_of": "2026-02-15",
+            "group_by": "region",
+            "source": "deals+sales_targets",
+            "total": {
+                "region": None,
+                "owner_id": None,
+                "owner_name": None,
+                "target": "10000.00",
+                "won_count": 2,
+                "won_to_date": "4000.00",
+                "attainment": 0.4,
+                "gap": "6000.00",
+                "open_count": 3,
+                "open_pipeline": "9000.00",
+                "weighted_pipeline": "3600.00",
+                "coverage": 1.5,
+            },
+            "groups": [],
+        }
+    )
+    group_by: Grouping
+    source: Literal["deals+sales_targets"] = Field(description="Deals (current state) and sales_targets.")
+    total: AttainmentFigures
+    groups: list[AttainmentFigures] = Field(
+        description="Per region (by code) or per owner (largest target, then won, then id); empty for group_by=none."
+    )
