@@ -16,6 +16,8 @@ _SECRET_NAME = re.compile(r"token|jwt|bearer|auth|secret|passw|pwd|api[-_]?key|s
 # Values that look like credentials whatever their name: a JWT / JWS, or a long opaque string.
 _SECRET_VALUE = re.compile(r"eyJ[\w-]*\.[\w-]*|[\w+/=.~-]{40,}")
 REDACTED = "[redacted]"
+# A log line carries at most this much of a request target: a 1 MB query string must not become a 1 MB line.
+MAX_LOGGED_TARGET = 2048
 # What must never reach a log line raw, whatever a message embeds (an exception text quoting user input).
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -46,8 +48,11 @@ def redacted_query(raw: bytes | str) -> str:
 def request_target(path: str | bytes, query: bytes | str = b"") -> str:
     """Path (as sent, still percent-encoded when `path` is the raw path) and redacted query, safe to log."""
     text = path.decode("latin-1") if isinstance(path, bytes) else path
-    query_text = redacted_query(query)
-    return escape(text) + (f"?{query_text}" if query_text else "")
+    query_text = redacted_query(query)  # redacted before truncation: a cut can never expose part of a secret
+    target = escape(text) + (f"?{query_text}" if query_text else "")
+    if len(target) > MAX_LOGGED_TARGET:
+        return f"{target[:MAX_LOGGED_TARGET]}...[{len(target) - MAX_LOGGED_TARGET} more chars]"
+    return target
 
 
 def logged_target(scope: Mapping[str, Any]) -> str:

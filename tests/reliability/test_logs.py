@@ -45,6 +45,7 @@ def test_paths_and_queries_are_escaped_and_redacted(live_sqlite: LiveApi) -> Non
         f"/api/v1/deals?token={OPAQUE_SECRET}",
         f"/api/v1/deals?stage=Proposal&x={JWT_LIKE}",
         f"/api/v1/deals?api_key=short&password=hunter2&%0aname=%0d{JWT_LIKE}",
+        "/api/v1/deals?stage=" + "long%20value%20" * 700 + f"&access_token={JWT_LIKE}",
     ]
     with httpx.Client(base_url=live_sqlite.base_url, timeout=30) as client:
         for target in targets:
@@ -65,6 +66,8 @@ def test_paths_and_queries_are_escaped_and_redacted(live_sqlite: LiveApi) -> Non
     assert any("GET /api/v1/metrics/summary%0a2026-01-01%20" in line for line in access)  # as sent, one line
     assert any("access_token=[redacted]&page=1" in line for line in access)
     assert any("stage=Proposal&x=[redacted]" in line for line in access)
+    assert max(len(line) for line in access) < 2500  # a huge target is cut, after redaction
+    assert any("more chars]" in line for line in access)
     # uvicorn's access log (`INFO:     127.0.0.1:PORT - "GET ...`) is silenced: it would print queries raw.
     assert '"GET ' not in log
 

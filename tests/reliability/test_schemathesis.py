@@ -28,6 +28,8 @@ CHECKS = [
     "negative_data_rejection",
     "missing_required_header",
     "ignored_auth",
+    "unsupported_method",
+    "allow_header_conformance",
 ]
 
 # Open findings in another engineer's area, each with its owner; a failure not listed here fails the test.
