@@ -18,7 +18,6 @@ from pipeline_pulse.warehouse.dimensions import load_stages
 from tests.pipeline_pulse.services.conftest import make_service, module_sandbox_factory, resource_dir  # noqa: F401
 from zoho_sandbox import SandboxServer
 
-pytestmark = pytest.mark.slow
 BULK_CREATE = "/crm/bulk/v8/read"
 
 

@@ -12,8 +12,6 @@ import pytest
 
 from tests.reliability.live import REPO_ROOT
 
-pytestmark = pytest.mark.slow
-
 KEY_VARIABLES = ("JWT_SECRET", "JWT_PUBLIC_KEY", "JWT_PRIVATE_KEY", "JWT_JWKS_FILE", "TOKEN_ENCRYPTION_KEY")
 
 
@@ -27,12 +25,7 @@ def _bare_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-UNSET_NOT_YET_CLOSED = pytest.mark.xfail(
-    strict=True, reason="platform: issue 14.1 (APP_ENV unset still means development) has not landed; remove then"
-)
-
-
-@pytest.mark.parametrize("app_env", [pytest.param(None, marks=UNSET_NOT_YET_CLOSED), "production", "staging-typo"])
+@pytest.mark.parametrize("app_env", [None, "production", "staging-typo"])
 def test_the_api_refuses_to_start_without_keys(tmp_path: Path, app_env: str | None) -> None:
     env = _bare_env(tmp_path, **({"APP_ENV": app_env} if app_env else {}))
     # cwd outside the repository: a developer's .env there must not make this pass.
