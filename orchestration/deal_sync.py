@@ -142,8 +142,9 @@ def run_deal_sync(
                     if page.cursor is not None:
                         candidate = StreamCursor(*page.cursor)
                         bulk_max = candidate if bulk_max is None or candidate.is_after(bulk_max) else bulk_max
-                    if page.resume_token is not None:
-                        # Where a crash resumes: the page after this one, with what the read has seen so far.
+                    if page.more_records:
+                        # Where a crash resumes (the page after this one, or the start of this page's result
+                        # file; None: from the beginning), with what the read has seen so far.
                         pages_done = (
                             progress.pages_done if report.bulk_resumed_at_page is not None else 0
                         ) + report.pages

@@ -223,6 +223,11 @@ class Settings(BaseSettings):
         default=30.0, ge=0, le=3600, description="incremental reads re-read this far before the cursor"
     )
     zoho_bulk_poll_timeout_seconds: float = Field(default=600.0, gt=0, description="longest wait for a Bulk Read job")
+    zoho_bulk_chunk_rows: int = Field(
+        default=50_000,
+        ge=100,
+        description="a Bulk Read result file is decoded, transformed and loaded this many rows at a time (bounds memory)",
+    )
     token_encryption_key: SecretStr | None = Field(
         default=None, description="Fernet key encrypting stored Zoho tokens; required to store them, and in production"
     )

@@ -25,13 +25,17 @@ def _bulk_jobs(server: SandboxServer) -> int:
     return int(server.control.stats(with_log=False)["by_path"].get(BULK_CREATE, 0))
 
 
+# one chunk per 250-row result file, or three (100 + 100 + 50): a file is streamed through in chunks
+@pytest.mark.parametrize(("chunk_rows", "resumed_at"), [(50_000, 3), (100, 7)])
 def test_a_bulk_backfill_resumes_at_the_failed_page(
     module_sandbox_factory: Any,  # noqa: F811
     sync_engine: Engine,
     resource_dir: Path,  # noqa: F811
+    chunk_rows: int,
+    resumed_at: int,
 ) -> None:
     server = module_sandbox_factory(deals=1_000, seed=3, bulk_page_size=250, bulk_delay_seconds=0.05)
-    service = make_service(server, sync_engine, resource_dir)
+    service = make_service(server, sync_engine, resource_dir, service_kwargs={"bulk_chunk_rows": chunk_rows})
     stages, currencies = service.get_stage_metadata(), service.get_currencies()  # never call Zoho mid-write
     with sync_engine.connect() as connection:
         load_stages(connection, stages)
@@ -46,8 +50,9 @@ def test_a_bulk_backfill_resumes_at_the_failed_page(
     server.control.clear_faults()
     jobs_before = _bulk_jobs(server)
     report = run_deal_sync(sync_engine, service, bulk_threshold=100)
-    assert report.bulk_resumed_at_page == 3
-    assert _bulk_jobs(server) - jobs_before == 2
+    assert report.bulk_resumed_at_page == resumed_at
+    assert _bulk_jobs(server) - jobs_before == 2  # result files 3 and 4 only
+    assert report.pages == (2 if chunk_rows > 250 else 6)
     assert report.inserted == 500
     truth = {int(r["id"]): r for r in server.control.truth()["deals"]}
     with sync_engine.connect() as connection:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
 import time
 import zipfile
@@ -163,6 +164,7 @@ class UnifiedZohoCRMService:
         overlap: timedelta = DEFAULT_OVERLAP,
         field_batch_size: int = MAX_FIELDS_PER_CALL,
         bulk_poll_timeout: float = 600.0,
+        bulk_chunk_rows: int = 50_000,
         sleep: Any = time.sleep,
     ) -> None:
         if not 1 <= field_batch_size <= MAX_FIELDS_PER_CALL:
@@ -171,6 +173,7 @@ class UnifiedZohoCRMService:
         self.overlap = overlap
         self.field_batch_size = field_batch_size
         self.bulk_poll_timeout = bulk_poll_timeout
+        self.bulk_chunk_rows = bulk_chunk_rows
         self._sleep = sleep
         self.counters = CallCounters()
         self._deal_fields: dict[str, dict[str, Any]] | None = None
@@ -182,6 +185,7 @@ class UnifiedZohoCRMService:
             ImprovedZohoSDKManager.from_settings(settings, engine),
             overlap=timedelta(seconds=settings.zoho_incremental_overlap_seconds),
             bulk_poll_timeout=settings.zoho_bulk_poll_timeout_seconds,
+            bulk_chunk_rows=settings.zoho_bulk_chunk_rows,
         )
 
     def reset_counters(self) -> None:
@@ -529,6 +533,10 @@ class UnifiedZohoCRMService:
     ) -> Iterator[DealPage]:
         """A backfill through the Bulk Read API: one job per result page (<= 200,000 rows), CSV decoded.
 
+        Each result file is streamed through in chunks of `bulk_chunk_rows` (one DealPage each), so memory
+        holds one chunk of records, not a file. A chunk's `resume_token` is where a crash after it resumes: the
+        start of its own file (None for the first file) until the file's last chunk, which points at the next.
+
         Lookups arrive as ids in the CSV; owner name and e-mail are completed from `list_users()`. Pages are
         yielded in (Modified_Time, id) order within each result page. While a page is decoded (CPU), the next
         page's job is created, polled and downloaded in a background thread (network and Zoho's work).
@@ -551,7 +559,8 @@ class UnifiedZohoCRMService:
                 pending = (
                     pool.submit(self._fetch_bulk_page, operations, fields, modified_since, token) if token else None
                 )
-                yield self._decode_bulk_page(decoder, rows, more, token)
+                yield from self._decode_bulk_chunks(decoder, rows, more, page_token, token)
+                page_token = token
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
@@ -562,14 +571,41 @@ class UnifiedZohoCRMService:
         result = self._wait_for_bulk_job(job_id)
         return result, self._download_bulk_rows(operations, job_id)
 
-    def _decode_bulk_page(
-        self, decoder: DealCsvDecoder, rows: Iterator[list[str]], more: bool, resume_token: str | None
+    def _decode_bulk_chunks(
+        self,
+        decoder: DealCsvDecoder,
+        rows: Iterator[list[str]],
+        more_files: bool,
+        this_file: str | None,
+        next_file: str | None,
+    ) -> Iterator[DealPage]:
+        header = next(rows, None)
+        if header is None:
+            yield self._bulk_page(decoder, (), [], more_files, next_file)
+            return
+        header_key = tuple(header)
+        chunk = list(itertools.islice(rows, self.bulk_chunk_rows))
+        while True:
+            following = list(itertools.islice(rows, self.bulk_chunk_rows))
+            if following:
+                yield self._bulk_page(decoder, header_key, chunk, True, this_file)
+                chunk = following
+                continue
+            yield self._bulk_page(decoder, header_key, chunk, more_files, next_file)
+            return
+
+    def _bulk_page(
+        self,
+        decoder: DealCsvDecoder,
+        header: tuple[str, ...],
+        rows: list[list[str]],
+        more: bool,
+        resume_token: str | None,
     ) -> DealPage:
         records: list[DealRecord] = []
         rejected: list[QuarantinedRecord] = []
-        first = next(rows, None)
-        if first is not None:
-            records, rejected = decoder.decode_rows(tuple(first), rows)
+        if rows:
+            records, rejected = decoder.decode_rows(header, rows)
             for bad in rejected:
                 logger.warning("quarantined Zoho deal %s from Bulk Read: %s", bad.zoho_id, bad.reason)
         if all(r.modified_time is not None for r in records):
