@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.log_safety import logged_target
 
 logger = logging.getLogger("api.errors")
+INVERTED_RANGE = "inverted_range"  # a validation error type answered with 400 (api.filters.inverted_range)
 
 STATUS_CODES = {
     400: "bad_request",
@@ -79,7 +80,11 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """422 naming the parameter; 400 when the only problem is an inverted range (each value valid alone)."""
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if errors and all(error.get("type") == INVERTED_RANGE for error in errors):
+        return error_response(400, "bad_request", _describe_validation(exc))
     return error_response(422, "validation_error", _describe_validation(exc))
 
 

@@ -15,10 +15,17 @@ from collections.abc import Hashable
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from api.errors import INVERTED_RANGE
 from api.scalars import QueryDate, QueryText, ZohoIdParam
 
 DealStatusFilter = Literal["open", "won", "lost", "all"]
+
+
+def inverted_range(first: str, last: str) -> PydanticCustomError:
+    """A range whose start is after its end: 400 naming both parameters (every endpoint alike)."""
+    return PydanticCustomError(INVERTED_RANGE, "{first} must not be after {last}", {"first": first, "last": last})
 
 
 class QueryParams(BaseModel):
@@ -43,7 +50,7 @@ class DealFilters(QueryParams):
     @model_validator(mode="after")
     def _ordered_closing_range(self) -> DealFilters:
         if self.closing_from is not None and self.closing_to is not None and self.closing_from > self.closing_to:
-            raise ValueError("closing_from must not be after closing_to")
+            raise inverted_range("closing_from", "closing_to")
         return self
 
     @property

@@ -14,10 +14,12 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from api.cursor import CursorParam
-from api.filters import DealFilters, DealStatusFilter, QueryParams
+from api.filters import DealFilters, DealStatusFilter, QueryParams, inverted_range
 from api.scalars import QueryDate, QueryPeriod, QueryText, ZohoIdParam
 
 Interval = Literal["day", "week", "month"]
+ExportFormat = Literal["json", "csv"]
+FORMAT_DESCRIPTION = "csv for a CSV download (as `Accept: text/csv`), json (the default otherwise)."
 DealSort = Literal[
     "id", "-id", "amount_home", "-amount_home", "closing_date", "-closing_date", "modified_time", "-modified_time"
 ]
@@ -44,6 +46,7 @@ class SummaryParams(DealFilters):
 
 class GroupParams(DealFilters):
     deal_status: DealStatusFilter = Field("open", description="Which deals to group: open (default), won, lost or all.")
+    format: ExportFormat | None = Field(None, description=FORMAT_DESCRIPTION)
 
 
 class _DayRange(DealFilters):
@@ -53,7 +56,7 @@ class _DayRange(DealFilters):
     @model_validator(mode="after")
     def _ordered_days(self) -> _DayRange:
         if self.start > self.end:
-            raise ValueError("from must not be after to")
+            raise inverted_range("from", "to")
         return self
 
 
@@ -73,7 +76,7 @@ class FunnelParams(DealFilters):
     @model_validator(mode="after")
     def _ordered_days(self) -> FunnelParams:
         if self.start is not None and self.end is not None and self.start > self.end:
-            raise ValueError("from must not be after to")
+            raise inverted_range("from", "to")
         return self
 
 
@@ -85,6 +88,9 @@ class DealListParams(DealFilters):
     page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description=f"At most {MAX_PAGE_SIZE}.")
     cursor: CursorParam | None = Field(
         None, description="`next_cursor` of the previous page (same sort); omit for the first page."
+    )
+    format: ExportFormat | None = Field(
+        None, description=FORMAT_DESCRIPTION + " CSV holds every matching deal from `cursor` on, in `sort` order."
     )
 
     @model_validator(mode="after")

@@ -34,8 +34,15 @@ def _id_to_json(value: int) -> str:
     return str(value)
 
 
+class _IdMarker:
+    """Tags ZohoId fields (CSV export writes them Excel-safe: api/csv_export.py)."""
+
+
+ID_MARKER = _IdMarker()
+
 ZohoId = Annotated[
     int,
+    ID_MARKER,
     PlainSerializer(_id_to_json, return_type=str, when_used="json"),
     WithJsonSchema(
         {

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from functools import lru_cache
 from typing import Any
 
 from pydantic import TypeAdapter
 from sqlalchemy import BigInteger, Integer, Select, bindparam, select, tuple_
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import KeyedColumnElement
 
 from api.cursor import DealCursor
@@ -18,6 +19,7 @@ from api.schemas import DealDetail, DealOut, DealPage, StageHistoryOut
 from api.scope import RegionScope
 from pipeline_pulse.models import Deal, DealStageHistory
 
+EXPORT_CHUNK = 2000
 _SORT_COLUMNS = {
     "id": Deal.id,
     "amount_home": Deal.amount_home,
@@ -62,13 +64,16 @@ def _page_statement(shape: Shape, sort: DealSort, phase: int, after: bool) -> Se
 _DEAL_LIST = TypeAdapter(list[DealOut])
 
 
-async def list_deals(connection: AsyncConnection, scope: RegionScope, params: DealListParams) -> DealPage:
-    """A page of `page_size` deals after `params.cursor` (first page without one), and the cursor of the next.
-    Each page costs an index walk of about page_size rows, however deep it is."""
-    shape, values = compile_filters(DEALS, scope, params.only_filters(), params.deal_status)
-    sort, wanted = params.sort, params.page_size + 1
+async def _rows_after(
+    connection: AsyncConnection,
+    shape: Shape,
+    values: dict[str, Any],
+    sort: DealSort,
+    cursor: DealCursor | None,
+    wanted: int,
+) -> list[Any]:
+    """Up to `wanted` rows in `sort` order after `cursor` (from the start without one)."""
     column = _SORT_COLUMNS[sort.lstrip("-")]
-    cursor = params.cursor
     phases = [0] if column is Deal.id else [0, 1]
     start = cursor.phase if cursor is not None else 0
     rows: list[Any] = []
@@ -83,19 +88,49 @@ async def list_deals(connection: AsyncConnection, scope: RegionScope, params: De
         rows.extend((await connection.execute(_page_statement(shape, sort, phase, after), step)).all())
         if len(rows) >= wanted:
             break
+    return rows
+
+
+def _cursor_at(sort: DealSort, row: Any) -> DealCursor:
+    column = _SORT_COLUMNS[sort.lstrip("-")]
+    if column is Deal.id:
+        return DealCursor(sort, 0, None, row.id)
+    value = getattr(row, column.key)
+    return DealCursor(sort, 0 if value is not None else 1, value, row.id)
+
+
+async def list_deals(connection: AsyncConnection, scope: RegionScope, params: DealListParams) -> DealPage:
+    """A page of `page_size` deals after `params.cursor` (first page without one), and the cursor of the next.
+    Each page costs an index walk of about page_size rows, however deep it is."""
+    shape, values = compile_filters(DEALS, scope, params.only_filters(), params.deal_status)
+    rows = await _rows_after(connection, shape, values, params.sort, params.cursor, params.page_size + 1)
     items = rows[: params.page_size]
-    next_cursor = None
-    if len(rows) > params.page_size:
-        last = items[-1]
-        value = getattr(last, column.key)
-        phase = 0 if column is Deal.id or value is not None else 1
-        next_cursor = DealCursor(sort, phase, None if column is Deal.id else value, last.id).encode()
+    next_cursor = _cursor_at(params.sort, items[-1]).encode() if len(rows) > params.page_size else None
     return DealPage(
         items=_DEAL_LIST.validate_python(items, from_attributes=True),
         page_size=params.page_size,
         has_more=next_cursor is not None,
         next_cursor=next_cursor,
     )
+
+
+async def deal_rows(
+    engine: AsyncEngine, scope: RegionScope, params: DealListParams, chunk: int = EXPORT_CHUNK
+) -> AsyncIterator[list[Any]]:
+    """Every matching deal from `params.cursor` on, in `sort` order, `chunk` rows at a time (the CSV export).
+    Each chunk is its own keyset query on a connection held only for that query, so a slow reader holds no
+    connection; a deal whose sort value changes during the export may show twice or not at all (never with
+    the default id sort)."""
+    shape, values = compile_filters(DEALS, scope, params.only_filters(), params.deal_status)
+    cursor = params.cursor
+    while True:
+        async with engine.connect() as connection:
+            rows = await _rows_after(connection, shape, values, params.sort, cursor, chunk)
+        if rows:
+            yield rows
+        if len(rows) < chunk:
+            return
+        cursor = _cursor_at(params.sort, rows[-1])
 
 
 async def get_deal(connection: AsyncConnection, scope: RegionScope, deal_id: int) -> DealDetail:

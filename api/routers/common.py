@@ -7,7 +7,11 @@ from typing import Any
 from api.schemas import ErrorBody
 
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorBody, "description": "Inconsistent parameters."},
+    400: {
+        "model": ErrorBody,
+        "description": "Inconsistent parameters: a range whose start is after its end (the message names both), "
+        "or a range too long for the interval.",
+    },
     401: {"model": ErrorBody, "description": "Missing or invalid bearer token (with WWW-Authenticate)."},
     403: {"model": ErrorBody, "description": "No usable region claim, or a region outside your scope."},
     422: {"model": ErrorBody, "description": "A parameter failed validation; the message names it."},

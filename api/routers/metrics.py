@@ -5,12 +5,15 @@ region scope and the endpoint's parameter model (api/params.py); the query runs 
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.caching import model_json
+from api.csv_export import CSV_RESPONSE, csv_of_models, csv_response, wants_csv
 from api.deps import ScopeDep, query_params
 from api.params import FunnelParams, GroupParams, MovementParams, SummaryParams, TrendParams
 from api.queries import funnel as funnel_queries
@@ -18,7 +21,20 @@ from api.queries import metrics as metric_queries
 from api.queries import snapshots as snapshot_queries
 from api.response_cache import respond
 from api.routers.common import AUTH_ERRORS
-from api.schemas import ErrorBody, Funnel, Movement, OwnerGroups, RegionGroups, StageGroups, Summary, Trend
+from api.schemas import (
+    ErrorBody,
+    Funnel,
+    Movement,
+    OwnerGroup,
+    OwnerGroups,
+    RegionGroup,
+    RegionGroups,
+    StageGroup,
+    StageGroups,
+    Summary,
+    Trend,
+)
+from api.scope import RegionScope
 
 router = APIRouter(prefix="/metrics", tags=["metrics"], responses=AUTH_ERRORS)
 
@@ -43,33 +59,51 @@ async def get_summary(
     return await respond(request, scope, params, build, conditional=True)
 
 
+async def _groups(
+    request: Request,
+    scope: RegionScope,
+    params: GroupParams,
+    query: Callable[..., Awaitable[tuple[str, list[Any]]]],
+    answer: type[StageGroups | RegionGroups | OwnerGroups],
+    item: type[BaseModel],
+    filename: str,
+) -> Response:
+    """A breakdown as JSON (cached, with ETag) or CSV (its items, `format=csv` / `Accept: text/csv`)."""
+    if wants_csv(request, params.format):
+        async with request.app.state.engine.connect() as connection:
+            _source, items = await query(connection, scope, params.only_filters(), params.deal_status)
+        return csv_response(csv_of_models(item, items), filename)
+
+    async def build(connection: AsyncConnection) -> bytes:
+        source, items = await query(connection, scope, params.only_filters(), params.deal_status)
+        return model_json(answer(source=source, deal_status=params.deal_status, items=items))
+
+    return await respond(request, scope, params, build, conditional=True)
+
+
 @router.get(
-    "/by-stage", response_model=StageGroups, description="Per pipeline and stage, in stage sequence." + SOURCE_NOTE
+    "/by-stage",
+    response_model=StageGroups,
+    responses=CSV_RESPONSE,
+    description="Per pipeline and stage, in stage sequence." + SOURCE_NOTE,
 )
 async def get_by_stage(request: Request, scope: ScopeDep, params: Groups) -> Response:
-    async def build(connection: AsyncConnection) -> bytes:
-        source, items = await metric_queries.by_stage(connection, scope, params.only_filters(), params.deal_status)
-        return model_json(StageGroups(source=source, deal_status=params.deal_status, items=items))  # type: ignore[arg-type]
-
-    return await respond(request, scope, params, build, conditional=True)
+    return await _groups(request, scope, params, metric_queries.by_stage, StageGroups, StageGroup, "by-stage.csv")
 
 
-@router.get("/by-region", response_model=RegionGroups, description="Per region." + SOURCE_NOTE)
+@router.get("/by-region", response_model=RegionGroups, responses=CSV_RESPONSE, description="Per region." + SOURCE_NOTE)
 async def get_by_region(request: Request, scope: ScopeDep, params: Groups) -> Response:
-    async def build(connection: AsyncConnection) -> bytes:
-        source, items = await metric_queries.by_region(connection, scope, params.only_filters(), params.deal_status)
-        return model_json(RegionGroups(source=source, deal_status=params.deal_status, items=items))  # type: ignore[arg-type]
-
-    return await respond(request, scope, params, build, conditional=True)
+    return await _groups(request, scope, params, metric_queries.by_region, RegionGroups, RegionGroup, "by-region.csv")
 
 
-@router.get("/by-owner", response_model=OwnerGroups, description="Per owner, largest amount first." + SOURCE_NOTE)
+@router.get(
+    "/by-owner",
+    response_model=OwnerGroups,
+    responses=CSV_RESPONSE,
+    description="Per owner, largest amount first." + SOURCE_NOTE,
+)
 async def get_by_owner(request: Request, scope: ScopeDep, params: Groups) -> Response:
-    async def build(connection: AsyncConnection) -> bytes:
-        source, items = await metric_queries.by_owner(connection, scope, params.only_filters(), params.deal_status)
-        return model_json(OwnerGroups(source=source, deal_status=params.deal_status, items=items))  # type: ignore[arg-type]
-
-    return await respond(request, scope, params, build, conditional=True)
+    return await _groups(request, scope, params, metric_queries.by_owner, OwnerGroups, OwnerGroup, "by-owner.csv")
 
 
 @router.get(

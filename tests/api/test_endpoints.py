@@ -257,9 +257,9 @@ def test_errors_validation_health_ready(seeded_api: ApiClient) -> None:
     reversed_range = seeded_api.get(
         f"{V1}/metrics/summary", params={"closing_from": "2026-03-01", "closing_to": "2026-02-01"}
     )
-    assert reversed_range.status_code == 422
+    assert reversed_range.status_code == 400
     assert reversed_range.json()["error"] == {
-        "code": "validation_error",
+        "code": "bad_request",
         "message": "closing_from must not be after closing_to",
     }
     unknown = seeded_api.client.get(f"{V1}/nowhere")

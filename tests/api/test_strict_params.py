@@ -99,10 +99,33 @@ def test_date_edges_on_every_dated_endpoint(seeded_api: ApiClient) -> None:
         ("/metrics/trend", {"from": "9999-12-31", "to": "9999-12-31"}, "from: must be between"),
         ("/metrics/funnel", {"pipeline": "Standard", "to": "9999-12-31"}, "to: must be between"),
         ("/metrics/movement", {"from": "2026-01-31", "to": "0"}, "to: must be a date"),
-        ("/metrics/trend", {"from": "2026-03-01", "to": "2026-02-01"}, "from must not be after to"),
     ]
     for path, params, start in cases:
         assert _error(seeded_api.get(f"{V1}{path}", params=params, **ADMIN)).startswith(start)
+    # An inverted range is a 400 naming both ends, on every endpoint that takes one.
+    inverted = [
+        ("/metrics/trend", {"from": "2026-03-01", "to": "2026-02-01"}, "from must not be after to"),
+        ("/metrics/movement", {"from": "2026-03-01", "to": "2026-02-01"}, "from must not be after to"),
+        (
+            "/metrics/funnel",
+            {"pipeline": "Standard", "from": "2026-03-01", "to": "2026-02-01"},
+            "from must not be after to",
+        ),
+        (
+            "/deals",
+            {"closing_from": "2026-03-01", "closing_to": "2026-02-01"},
+            "closing_from must not be after closing_to",
+        ),
+    ]
+    for path, params, message in inverted:
+        response = seeded_api.get(f"{V1}{path}", params=params, **ADMIN)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"] == {"code": "bad_request", "message": message}
+    # Bad values and an inverted range together: the bad value is reported (422).
+    both = seeded_api.get(
+        f"{V1}/deals", params={"closing_from": "2026-03-01", "closing_to": "2026-02-01", "sort": "x"}, **ADMIN
+    )
+    assert both.status_code == 422
     edge = seeded_api.get(f"{V1}/metrics/summary", params={"as_of": "1900-01-01", "stale_after_days": 3650}, **ADMIN)
     assert edge.status_code == 200
     last = seeded_api.get(f"{V1}/metrics/trend", params={"from": "2999-12-01", "to": "2999-12-31"}, **ADMIN)
