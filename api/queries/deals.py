@@ -114,15 +114,13 @@ async def list_deals(connection: AsyncConnection, scope: RegionScope, params: De
     )
 
 
-async def deal_rows(
-    engine: AsyncEngine, scope: RegionScope, params: DealListParams, chunk: int = EXPORT_CHUNK
-) -> AsyncIterator[list[Any]]:
-    """Every matching deal from `params.cursor` on, in `sort` order, `chunk` rows at a time (the CSV export).
+async def deal_rows(engine: AsyncEngine, scope: RegionScope, params: DealListParams) -> AsyncIterator[list[Any]]:
+    """Every matching deal from `params.cursor` on, in `sort` order, EXPORT_CHUNK rows at a time (the CSV export).
     Each chunk is its own keyset query on a connection held only for that query, so a slow reader holds no
     connection; a deal whose sort value changes during the export may show twice or not at all (never with
     the default id sort)."""
     shape, values = compile_filters(DEALS, scope, params.only_filters(), params.deal_status)
-    cursor = params.cursor
+    cursor, chunk = params.cursor, EXPORT_CHUNK
     while True:
         async with engine.connect() as connection:
             rows = await _rows_after(connection, shape, values, params.sort, cursor, chunk)

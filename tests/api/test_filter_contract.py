@@ -31,6 +31,7 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "sort": ("id", "-id"),
     "page_size": (10, 20),
     "cursor": (None, "WyJpZCIsMCxudWxsLCI1Il0"),  # after id 5, sort=id
+    "format": (None, "json"),
     "period": ("2026-Q1", "2026-02"),
     "group_by": ("none", "region"),
 }
