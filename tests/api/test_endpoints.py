@@ -46,7 +46,9 @@ def test_summary_staleness_from_mart_matches_deals_table(reference_api: ApiClien
         for row in DEAL_ROWS
     )
     assert from_mart["stale_open_deals"] == counted["stale_open_deals"] == expected
-    lenient = reference_api.get(f"{V1}/metrics/summary", params={"as_of": "2026-03-01", "stale_after_days": 90}, **ADMIN)
+    lenient = reference_api.get(
+        f"{V1}/metrics/summary", params={"as_of": "2026-03-01", "stale_after_days": 90}, **ADMIN
+    )
     assert lenient.json()["stale_open_deals"] == 1  # only deal 5, past its closing date
 
 
@@ -164,7 +166,9 @@ def test_movement_components_and_identity(reference_api: ApiClient) -> None:
     f = figures
     assert f["start"] + f["new"] + f["increased"] - f["decreased"] - f["won"] - f["lost"] - f["removed"] == f["end"]
     # Narrowing by owner moves EMEA's deal 5 out of both ends; all regions adds it to both.
-    admin = reference_api.get(f"{V1}/metrics/movement", params={"from": "2026-01-31", "to": "2026-02-28"}, **ADMIN).json()
+    admin = reference_api.get(
+        f"{V1}/metrics/movement", params={"from": "2026-01-31", "to": "2026-02-28"}, **ADMIN
+    ).json()
     assert (d(admin["start"]), d(admin["end"])) == (d("10300"), d("7500"))
     missing = reference_api.get(f"{V1}/metrics/movement", params={"from": "2026-01-30", "to": "2026-02-28"})
     assert missing.status_code == 404
