@@ -18,4 +18,5 @@ pytest_plugins = [
     "tests.fixtures.api",
     "tests.fixtures.aws",
     "tests.fixtures.demo",
+    "tests.fixtures.browser",
 ]

@@ -1,60 +1,25 @@
 """What the data team sees, in a real browser: the Dagster UI on the demo state and the API's /docs page.
 
-Headless Debian `chromium` (`apt-get install -y chromium`) driven by Playwright for Python; Playwright's own
-browser download is never used. Screenshots land in each test's tmp dir.
+Headless Debian `chromium` through the `browser` / `page` fixtures (tests/fixtures/browser.py: skipped with the
+install command when chromium is missing). Screenshots land in each test's tmp dir.
 """
 
 from __future__ import annotations
 
 import contextlib
-import shutil
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.fixtures.demo import RunningDemo
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("demo_browser")]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 RUNS_QUERY = "{ runsOrError(limit: 1) { ... on Runs { results { runId jobName status } } } }"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1920, "height": 1200})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _pipeline_assets() -> tuple[list[str], list[str]]:
@@ -89,8 +54,9 @@ def _expand_asset_groups(page: Page, groups: list[str]) -> None:
         graph_text.get_by_text(group, exact=True).first.dblclick()
 
 
+# `browser` first: without chromium the test is skipped before the (minutes-long) demo starts.
 def test_dagster_ui_lists_the_assets_and_the_latest_run_succeeded(
-    demo_session: RunningDemo, page: Page, tmp_path: Path
+    browser: Browser, demo_session: RunningDemo, page: Page, tmp_path: Path
 ) -> None:
     assets, groups = _pipeline_assets()
     assert {"deals", "deal_snapshots", "deal_stage_history", "pipeline_metrics"} <= set(assets)
@@ -113,7 +79,7 @@ def test_dagster_ui_lists_the_assets_and_the_latest_run_succeeded(
     page.screenshot(path=str(tmp_path / "dagster-runs.png"))
 
 
-def test_api_docs_render(demo_session: RunningDemo, page: Page, tmp_path: Path) -> None:
+def test_api_docs_render(browser: Browser, demo_session: RunningDemo, page: Page, tmp_path: Path) -> None:
     external = []
     page.on("request", lambda request: external.append(request.url) if "127.0.0.1" not in request.url else None)
     page.goto(f"{demo_session.api_url}/docs")
