@@ -17,3 +17,9 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorBody, "description": "A parameter failed validation; the message names it."},
     503: {"model": ErrorBody, "description": "The warehouse is unavailable."},
 }
+
+# Routers whose answers carry an ETag (respond(..., conditional=True)) can also answer 304.
+CONDITIONAL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **AUTH_ERRORS,
+    304: {"description": "Not modified: If-None-Match matches the current ETag (no body)."},
+}

@@ -14,9 +14,9 @@ from api.insight_schemas import Attainment, Forecast
 from api.params import AttainmentParams, ForecastParams, today_utc
 from api.queries import forecast as forecast_queries
 from api.response_cache import respond
-from api.routers.common import AUTH_ERRORS
+from api.routers.common import CONDITIONAL_RESPONSES
 
-router = APIRouter(prefix="/metrics", tags=["metrics"], responses=AUTH_ERRORS)
+router = APIRouter(prefix="/metrics", tags=["metrics"], responses=CONDITIONAL_RESPONSES)
 
 
 @router.get(

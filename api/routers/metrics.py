@@ -20,7 +20,7 @@ from api.queries import funnel as funnel_queries
 from api.queries import metrics as metric_queries
 from api.queries import snapshots as snapshot_queries
 from api.response_cache import respond
-from api.routers.common import AUTH_ERRORS
+from api.routers.common import CONDITIONAL_RESPONSES
 from api.schemas import (
     ErrorBody,
     Funnel,
@@ -36,7 +36,7 @@ from api.schemas import (
 )
 from api.scope import RegionScope
 
-router = APIRouter(prefix="/metrics", tags=["metrics"], responses=AUTH_ERRORS)
+router = APIRouter(prefix="/metrics", tags=["metrics"], responses=CONDITIONAL_RESPONSES)
 
 SOURCE_NOTE = (
     " Answered from the metrics mart unless closing_from / closing_to are not whole months, then from `deals`."
