@@ -35,7 +35,7 @@ def test_the_api_refuses_to_start_without_keys(tmp_path: Path, app_env: str | No
         env=env,
         capture_output=True,
         text=True,
-        timeout=30,  # a process that starts serving never exits: that is the failure
+        timeout=90,  # a process that starts serving never exits: that is the failure (start-up alone took >30 s at load 12)
     )
     output = (result.stdout + result.stderr).strip()
     assert result.returncode != 0, output
