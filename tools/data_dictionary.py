@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql
 from pipeline_pulse.core.db import create_sync_engine
 from pipeline_pulse.core.migrate import REPO_ROOT, alembic_config, upgrade
 from pipeline_pulse.models import Base
+from tools import analyst_examples
 
 OUTPUT = REPO_ROOT / "docs" / "data-dictionary.md"
 _PG_DIALECT = postgresql.dialect()
@@ -192,7 +193,8 @@ def _intro(facts: WarehouseFacts) -> list[str]:
         "- **Time zones.** Every timestamp column (`TIMESTAMP WITH TIME ZONE`) holds UTC. Zoho reports times in",
         "  the org's time zone with an offset; the pipeline converts them to UTC on load. Date columns",
         "  (`closing_date`, `snapshot_date`, `rate_date`) are calendar dates without a time zone; snapshot days",
-        "  are UTC days. Convert to a local zone at query time (`AT TIME ZONE 'Asia/Singapore'` on PostgreSQL).",
+        "  are UTC days. Convert to a local zone at query time (`AT TIME ZONE 'Asia/Singapore'` on PostgreSQL,",
+        "  `datetime(col, '+8 hours')` on SQLite).",
         "- **Currency.** `amount` is in the deal's own currency (`currency`, ISO 4217). `*_home` columns are in",
         "  the org's home currency (the `currencies` row with `is_home = true`). Zoho's rate convention is",
         "  *units of the deal currency per 1 home-currency unit*, so `amount_home = amount / exchange_rate`.",
@@ -211,7 +213,8 @@ def _intro(facts: WarehouseFacts) -> list[str]:
         "|---|---|---|---|",
         *region_rows,
         "",
-        "- **Money types.** Amounts are `NUMERIC(20, 2)`, rates `NUMERIC(20, 9)`: exact decimals, no float error.",
+        "- **Money types.** Amounts are `NUMERIC(20, 2)`, rates `NUMERIC(20, 9)`: exact decimals on PostgreSQL.",
+        "  SQLite (local development) stores them as binary floats: round money sums there (see the examples).",
         "- **Ids.** Zoho ids are 64-bit integers (`BIGINT`); `raw` keeps the full record as received (JSONB).",
         "",
     ]
@@ -219,6 +222,7 @@ def _intro(facts: WarehouseFacts) -> list[str]:
 
 def render(tables: Iterable[Table], views: Sequence[ViewDoc], facts: WarehouseFacts) -> str:
     lines = _intro(facts)
+    lines += analyst_examples.render()
     lines += [
         "## Views",
         "",
