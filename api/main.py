@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
+from api.dashboard_page import install_dashboard
 from api.docs import install_offline_docs
 from api.errors import install_error_handlers
 from api.log_safety import SafeFormatter
@@ -114,6 +115,7 @@ def create_app(
     app.state.ready_timeout_seconds = ready_timeout_seconds
 
     install_offline_docs(app)
+    install_dashboard(app)
     install_error_handlers(app)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.cors_origins:

@@ -262,6 +262,7 @@ class Demo:
                     f"Pipeline Pulse demo is ready ({time.monotonic() - started:.0f}s)",
                     f"  Dagster UI    {config.dagster_url}",
                     f"  API           {config.api_url}   (OpenAPI docs: {config.api_url}/docs)",
+                    f"  Dashboard     {config.api_url}/dashboard#token={admin}",
                     f"  Zoho sandbox  {config.sandbox_url}",
                     f"  Warehouse     {config.masked_database_url}",
                     f"  Logs          {config.log_dir}",
