@@ -82,6 +82,9 @@ class PageQuery:
         return json.dumps([sorted(self.fields), self.sort_by, self.sort_order, self.modified_since])
 
 
+LOOKUP_TABLES = ("accounts", "contacts", "campaigns")
+
+
 class DealStore:
     def __init__(self, config: SandboxConfig, clock: SandboxClock) -> None:
         self.config = config
@@ -366,6 +369,14 @@ class DealStore:
         sql = f"SELECT {csv_line_select(fields)}, d.id FROM deals d{where} ORDER BY d.id LIMIT ? OFFSET ?"
         with self._lock:
             return self.db.execute(sql, [*values, limit, offset]).fetchall()
+
+    def lookup_rows(self, table: str, after_id: int | None, limit: int) -> list[tuple[int, str | None]]:
+        """(id, name) of a lookup module's records (accounts / contacts / campaigns) in id order after `after_id`."""
+        if table not in LOOKUP_TABLES:
+            raise ValueError(f"not a lookup table: {table}")
+        sql = f"SELECT id, json_extract(ref, '$.name') FROM {table} WHERE id > ? ORDER BY id LIMIT ?"
+        with self._lock:
+            return self.db.execute(sql, (after_id or 0, limit)).fetchall()
 
     def exists_after(self, condition: str, params: list[Any], after_id: int) -> bool:
         where = f"({condition}) AND d.id > ?" if condition else "d.id > ?"

@@ -1,5 +1,5 @@
 """Bulk Read crash-and-resume against the sandbox with the real SDK: Zoho fails every attempt to create the
-job of page 3 of 4; the run fails with pages 1-2 committed, and the next run reads pages 3 and 4 only."""
+job of result file 3 of 4; the run fails with files 1-2 committed, and the next run reads files 3 and 4 only."""
 
 from __future__ import annotations
 
@@ -41,7 +41,8 @@ def test_a_bulk_backfill_resumes_at_the_failed_page(
         load_stages(connection, stages)
         store_currency_rates(connection, currencies, datetime.now(UTC).date())
         connection.commit()
-    server.control.add_faults({"kind": "500", "path": BULK_CREATE, "method": "POST", "skip": 2, "count": None})
+    # every run first creates 3 jobs for the lookup modules' names, then one per Deals result file
+    server.control.add_faults({"kind": "500", "path": BULK_CREATE, "method": "POST", "skip": 3 + 2, "count": None})
     with pytest.raises(ZohoServerError):
         run_deal_sync(sync_engine, service, bulk_threshold=100)
     with sync_engine.connect() as connection:
@@ -51,7 +52,7 @@ def test_a_bulk_backfill_resumes_at_the_failed_page(
     jobs_before = _bulk_jobs(server)
     report = run_deal_sync(sync_engine, service, bulk_threshold=100)
     assert report.bulk_resumed_at_page == resumed_at
-    assert _bulk_jobs(server) - jobs_before == 2  # result files 3 and 4 only
+    assert _bulk_jobs(server) - jobs_before == 3 + 2  # the lookups again, then result files 3 and 4 only
     assert report.pages == (2 if chunk_rows > 250 else 6)
     assert report.inserted == 500
     truth = {int(r["id"]): r for r in server.control.truth()["deals"]}

@@ -62,7 +62,14 @@ logger = logging.getLogger(__name__)
 DEALS = "Deals"
 MAX_FIELDS_PER_CALL = 50
 MAX_PER_PAGE = 200
-MAX_IDS_PER_CALL = 100  # GET /Deals?ids=...: Zoho's limit of records read by id in one call
+MAX_IDS_PER_CALL = 100
+# Deals lookups whose names Bulk Read's CSV lacks (it carries ids): read from their modules by Bulk Read, so a
+# backfill names them exactly as REST does. Owner comes from the users list.
+LOOKUP_MODULES = {
+    "Account_Name": ("Accounts", "Account_Name"),
+    "Contact_Name": ("Contacts", "Full_Name"),
+    "Campaign_Source": ("Campaigns", "Campaign_Name"),
+}  # GET /Deals?ids=...: Zoho's limit of records read by id in one call
 DISCRETE_PAGE_LIMIT = 2000  # records reachable with `page`; beyond that only page_token works
 DEFAULT_OVERLAP = timedelta(seconds=30)
 MAX_RESTARTS = 20
@@ -537,7 +544,9 @@ class UnifiedZohoCRMService:
         holds one chunk of records, not a file. A chunk's `resume_token` is where a crash after it resumes: the
         start of its own file (None for the first file) until the file's last chunk, which points at the next.
 
-        Lookups arrive as ids in the CSV; owner name and e-mail are completed from `list_users()`. Pages are
+        Lookups arrive as ids in the CSV; they are named as REST names them: owner name and e-mail from
+        `list_users()`, accounts, contacts and campaigns from one Bulk Read of each module, layouts from the
+        layout metadata (tests/orchestration/test_bulk_vs_rest.py compares the two paths row by row). Pages are
         yielded in (Modified_Time, id) order within each result page. While a page is decoded (CPU), the next
         page's job is created, polled and downloaded in a background thread (network and Zoho's work).
         `page_token` (a page's `resume_token`) starts at that result page: a crashed backfill resumes there.
@@ -546,8 +555,12 @@ class UnifiedZohoCRMService:
             raise ValueError("modified_since must be timezone-aware")
         field_types = self._field_types()
         users = {str(u.id): (u.full_name, u.email) for u in self.list_users()}
-        decoder = DealCsvDecoder(field_types, users)
         operations = BulkReadOperations()
+        lookups = self._lookup_names(operations, field_types)
+        if field_types.get("Layout") == "layout":
+            layouts = self._get("GET layouts", "/crm/v8/settings/layouts", {"module": DEALS}) or {}
+            lookups["Layout"] = {str(item["id"]): item.get("name") for item in layouts.get("layouts") or []}
+        decoder = DealCsvDecoder(field_types, users, lookups)
         fields = list(field_types)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoho-bulk-prefetch")
         try:
@@ -563,6 +576,34 @@ class UnifiedZohoCRMService:
                 page_token = token
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+    def _lookup_names(
+        self, operations: BulkReadOperations, field_types: dict[str, str]
+    ) -> dict[str, dict[str, str | None]]:
+        """{lookup field: {record id: name}} for the LOOKUP_MODULES the Deals metadata has: one Bulk Read job
+        per module (all created first, so Zoho prepares them together), following next_page_token."""
+        wanted = {field: spec for field, spec in LOOKUP_MODULES.items() if field_types.get(field) == "lookup"}
+        jobs = {
+            field: self._create_bulk_job(operations, [name], None, None, module=module)
+            for field, (module, name) in wanted.items()
+        }
+        names: dict[str, dict[str, str | None]] = {}
+        for field, job_id in jobs.items():
+            module, name = wanted[field]
+            mapping: dict[str, str | None] = {}
+            while True:
+                result = self._wait_for_bulk_job(job_id)
+                rows = self._download_bulk_rows(operations, job_id)
+                header = next(rows, None)
+                position = header.index(name) if header is not None and name in header else None
+                for row in rows:
+                    mapping[row[0]] = (row[position] or None) if position is not None else None
+                token = result.get("next_page_token") if result.get("more_records") else None
+                if not token:
+                    break
+                job_id = self._create_bulk_job(operations, [name], None, str(token), module=module)
+            names[field] = mapping
+        return names
 
     def _fetch_bulk_page(
         self, operations: BulkReadOperations, fields: list[str], modified_since: datetime | None, token: str | None
@@ -625,11 +666,13 @@ class UnifiedZohoCRMService:
         fields: list[str],
         modified_since: datetime | None,
         page_token: str | None,
+        *,
+        module: str = DEALS,
     ) -> str:
         query = Query()
-        module = MinifiedModule()
-        module.set_api_name(DEALS)
-        query.set_module(module)
+        minified = MinifiedModule()
+        minified.set_api_name(module)
+        query.set_module(minified)
         query.set_fields([f for f in fields if f != "id"])
         if page_token:
             query.set_page_token(page_token)

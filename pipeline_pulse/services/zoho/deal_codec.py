@@ -365,9 +365,15 @@ class DealCsvDecoder:
     metadata type (a cell that does not convert rejects the row, like a bad REST value).
     """
 
-    def __init__(self, field_types: Mapping[str, str], users: Mapping[str, tuple[str | None, str | None]]) -> None:
+    def __init__(
+        self,
+        field_types: Mapping[str, str],
+        users: Mapping[str, tuple[str | None, str | None]],
+        lookups: Mapping[str, Mapping[str, str | None]] | None = None,
+    ) -> None:
         self._types = dict(field_types)
         self._users = users
+        self._lookups = dict(lookups or {})  # lookup field -> {record id: name}, e.g. Account_Name
         self._plan_for: tuple[str, ...] | None = None
         self._plan: list[tuple[str, Any]] = []
         self._fast_for: tuple[str, ...] | None = None
@@ -428,7 +434,7 @@ class DealCsvDecoder:
                     name, email = self._users.get(text, (None, None))
                     out[key] = {"id": text, "name": name, "email": email}
                 else:
-                    out[key] = {"id": text, "name": None}
+                    out[key] = {"id": text, "name": self._lookups.get(key, {}).get(text)}
                 continue
             try:
                 out[key] = converter(text)
@@ -492,7 +498,10 @@ class DealCsvDecoder:
         cells: list[str] = []
         for index, key in enumerate(header):
             converter = None if key in _RECORD_PARSED else _CSV_CONVERTERS.get(self._types.get(key, ""))
-            if converter is _CSV_LOOKUP:
+            if converter is _CSV_LOOKUP and key in self._lookups and key not in _USER_LOOKUPS:
+                template = "named"
+                namespace[f"_n{index}"] = self._lookups[key]
+            elif converter is _CSV_LOOKUP:
                 template = "user" if key in _USER_LOOKUPS else "lookup"
             elif converter is None:
                 template = "text"  # text passes through; record columns are parsed while the record is built
@@ -570,7 +579,7 @@ class DealCsvDecoder:
                             int(deal_id),
                             get("Deal_Name"),
                             int(account["id"]) if account else None,
-                            None,  # the CSV carries lookup ids only
+                            account["name"] if account else None,
                             int(owner["id"]) if owner else None,
                             owner["name"] if owner else None,
                             owner["email"] if owner else None,
@@ -666,6 +675,7 @@ _TEMPLATE_SOURCE = {
     "else _num(c{i})) if c{i} else None",
     "bool": "_bool[c{i}] if c{i} else None",
     "lookup": '({{"id": c{i}, "name": None}} if c{i}.isdigit() else _bad(c{i})) if c{i} else None',
+    "named": '({{"id": c{i}, "name": _n{i}.get(c{i})}} if c{i}.isdigit() else _bad(c{i})) if c{i} else None',
     "user": "(_users[c{i}].copy() if c{i} in _users else _user(c{i})) if c{i} else None",
     "other": "_c{i}(c{i}) if c{i} else None",
 }
