@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import Engine
 
 from api.main import create_app
-from tests.fixtures.api import api_settings, make_token, seed_reference_warehouse
+from tests.fixtures.api import api_settings, make_token, seed_reference_warehouse, serve
 
 ORIGIN = "https://dashboard.example.com"
 
@@ -23,19 +20,8 @@ ORIGIN = "https://dashboard.example.com"
 def live_server(db_url: str, sync_engine: Engine) -> Iterator[tuple[str, str]]:
     seed_reference_warehouse(sync_engine)
     settings = api_settings(db_url, cors_origins=[ORIGIN])
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}", make_token(settings, regions=("APAC", "EMEA"))
-    server.should_exit = True
-    thread.join(timeout=20)
+    for base in serve(settings):
+        yield base, make_token(settings, regions=("APAC", "EMEA"))
 
 
 def test_real_http_round_trip(live_server: tuple[str, str]) -> None:

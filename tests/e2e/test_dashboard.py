@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -20,34 +16,18 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, insert
 
-from api.main import create_app
 from pipeline_pulse.core.db import create_sync_engine
 from pipeline_pulse.models import Deal
-from tests.fixtures.api import api_settings, deal_row, make_token, seed_reference_warehouse
+from tests.fixtures.api import api_settings, deal_row, make_token, seed_reference_warehouse, serve
 
 pytestmark = [pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 BIG_ID = 4876876000100012985
 HEADLINE = ["open_pipeline", "weighted_pipeline", "win_rate_by_count", "sales_velocity_per_day", "stale_open_deals"]
 RAISES, LOWERS = ("new", "increased", "pulled_in"), ("decreased", "won", "lost", "removed", "pushed_out")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)")
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield instance
-        finally:
-            instance.close()
 
 
 @pytest.fixture
@@ -88,19 +68,8 @@ def served(fresh_postgres_url: str) -> Iterator[Served]:
         refresh_pipeline_metrics(conn)
     engine.dispose()
     settings = api_settings(fresh_postgres_url)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    yield Served(f"http://127.0.0.1:{port}", settings)
-    server.should_exit = True
-    thread.join(timeout=30)
+    for base in serve(settings):
+        yield Served(base, settings)
 
 
 def _wait_ready(page: Page) -> None:
