@@ -43,7 +43,13 @@ def request_mix() -> list[tuple[str, dict[str, str], tuple[int, ...]]]:
             ("/api/v1/metrics/summary", {"closing_to": closing_to}, (200,)),
             ("/api/v1/metrics/by-stage", {"closing_from": f"2025-{month:02d}-01"}, (200,)),
             ("/api/v1/metrics/by-region", {"closing_to": closing_to}, (200,)),
-            ("/api/v1/deals", {"page": str(month), "page_size": "50", "sort": "-amount_home"}, (200,)),
+            ("/api/v1/deals", {"page_size": str(20 + month), "sort": "-amount_home"}, (200,)),
+            # CSV holds every matching deal: one closing day (~70 deals) keeps it a request, not an export job.
+            (
+                "/api/v1/deals",
+                {"closing_from": f"2026-{month:02d}-03", "closing_to": f"2026-{month:02d}-03", "format": "csv"},
+                (200,),
+            ),
             ("/api/v1/deals/" + str(month * 997), {}, (200, 404)),
         ]
     mix += [
