@@ -63,9 +63,36 @@ class _DayRange(DealFilters):
 class TrendParams(_DayRange):
     interval: Interval = Field("month", description="day, week (ISO, Monday first) or month.")
 
+    def cache_salt(self) -> Hashable:
+        # Which period is "current" (and which is in the future) depends on today.
+        return today_utc()
+
 
 class MovementParams(_DayRange):
-    pass
+    def cache_salt(self) -> Hashable:
+        # `to` on or after today means the current state.
+        return today_utc()
+
+
+MovementComponent = Literal[
+    "start",
+    "end",
+    "still_open",
+    "new",
+    "pulled_in",
+    "increased",
+    "decreased",
+    "won",
+    "lost",
+    "pushed_out",
+    "removed",
+]
+
+
+class MovementDealsParams(MovementParams):
+    component: MovementComponent = Field(description="Which component's deals to list.")
+    cursor: QueryText | None = Field(None, description="`next_cursor` of the previous page.")
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description=f"At most {MAX_PAGE_SIZE}.")
 
 
 class FunnelParams(DealFilters):

@@ -152,24 +152,45 @@ class OwnerGroups(BaseModel):
     items: list[OwnerGroup]
 
 
+TrendState = Literal["end_of_day", "current", "unknown", "future"]
+
+
 class TrendPoint(BaseModel):
     period_start: date
     period_end: date = Field(description="Last day of the period, clipped to `to`.")
-    snapshot_date: date | None = Field(description="Latest snapshot inside the period; null when there is none.")
-    open_deal_count: int | None
-    open_pipeline: Decimal | None
-    weighted_pipeline: Decimal | None
+    state: TrendState = Field(
+        description="end_of_day: the state at the end of period_end; current: the current state (the period "
+        "reaches today); unknown: before the history start; future: the period starts after today."
+    )
+    as_of_day: date | None = Field(description="The day whose end-state is shown (today for current); else null.")
+    open_deal_count: int | None = Field(description="Open live deals in scope at that time; null if not known.")
+    open_pipeline: Decimal | None = Field(description="Σ amount_home of those deals.")
+    weighted_pipeline: Decimal | None = Field(description="Σ weighted_amount_home of those deals.")
+
+    @classmethod
+    def unknown(cls, period_start: date, period_end: date, state: TrendState) -> TrendPoint:
+        return cls(
+            period_start=period_start,
+            period_end=period_end,
+            state=state,
+            as_of_day=None,
+            open_deal_count=None,
+            open_pipeline=None,
+            weighted_pipeline=None,
+        )
 
 
 class Trend(BaseModel):
     model_config = _examples(
         {
+            "source": "deal_versions",
             "interval": "month",
             "items": [
                 {
                     "period_start": "2026-01-01",
                     "period_end": "2026-01-31",
-                    "snapshot_date": "2026-01-31",
+                    "state": "end_of_day",
+                    "as_of_day": "2026-01-31",
                     "open_deal_count": 2,
                     "open_pipeline": "400.00",
                     "weighted_pipeline": "40.00",
@@ -177,6 +198,7 @@ class Trend(BaseModel):
             ],
         }
     )
+    source: str = Field(description="Tables that answered (docs/metrics.md section 4).")
     interval: str
     items: list[TrendPoint]
 
@@ -202,34 +224,120 @@ class Funnel(BaseModel):
     steps: list[FunnelStep]
 
 
+class MovementCounts(BaseModel):
+    """Deals per outcome: every deal open in scope at `from` or at `to` is in exactly one."""
+
+    still_open: int
+    new: int
+    pulled_in: int
+    won: int
+    lost: int
+    pushed_out: int
+    removed: int
+
+
 class Movement(BaseModel):
     model_config = _examples(
         {
+            "source": "deal_versions",
             "from_date": "2026-01-01",
             "to_date": "2026-02-01",
+            "to_current": False,
+            "closing_from": None,
+            "closing_to": None,
             "start": "1000.00",
             "new": "200.00",
+            "pulled_in": "0.00",
             "increased": "50.00",
             "decreased": "20.00",
+            "pushed_out": "0.00",
             "won": "300.00",
             "lost": "100.00",
             "removed": "30.00",
             "end": "800.00",
+            "deal_counts": {
+                "still_open": 4,
+                "new": 1,
+                "pulled_in": 0,
+                "won": 1,
+                "lost": 1,
+                "pushed_out": 0,
+                "removed": 1,
+            },
         }
     )
-    from_date: date
-    to_date: date
-    start: Decimal = Field(description="Σ amount_home of deals open in the `from` snapshot.")
-    new: Decimal = Field(description="Σ end amount of deals open at `to` but not open at `from`.")
-    increased: Decimal = Field(description="Σ (end - start) of deals open at both dates whose amount rose.")
-    decreased: Decimal = Field(description="Σ (start - end) of deals open at both dates whose amount fell.")
-    won: Decimal = Field(description="Σ start amount of deals open at `from` and won in the `to` snapshot.")
-    lost: Decimal = Field(description="Σ start amount of deals open at `from` and lost in the `to` snapshot.")
-    removed: Decimal = Field(
-        description="Σ start amount of deals open at `from` and absent from the `to` snapshot (deleted, or moved "
-        "out of the filter: another region, owner, pipeline or stage)."
+    source: str = Field(description="Tables that answered (docs/metrics.md section 4).")
+    from_date: date = Field(description="A = the end of this UTC day.")
+    to_date: date = Field(description="B = the end of this UTC day, or the current state (to_current).")
+    to_current: bool = Field(description="True when to_date is today or later: B is the current state.")
+    closing_from: date | None = Field(description="Start of the closing period (null: open-ended or none).")
+    closing_to: date | None = Field(description="End of the closing period (null: open-ended or none).")
+    start: Decimal = Field(description="Σ amount_home at A of deals open in scope (and in the closing period) at A.")
+    new: Decimal = Field(description="Σ amount at B of deals in the pipeline at B but not at A (not pulled in).")
+    pulled_in: Decimal = Field(
+        description="Σ amount at B of deals open in scope at A with a closing date outside the period, inside at B."
     )
-    end: Decimal = Field(description="Σ amount_home of deals open in the `to` snapshot.")
+    increased: Decimal = Field(
+        description="Σ rises of amount between A and the outcome (still open, won, lost, pushed out)."
+    )
+    decreased: Decimal = Field(description="Σ falls of amount between A and the outcome.")
+    pushed_out: Decimal = Field(
+        description="Σ amount at B of deals in the pipeline at A, open in scope at B with a closing date outside "
+        "the period (and not closed in the window)."
+    )
+    won: Decimal = Field(description="Σ won amount of deals in the pipeline at A that were won inside the window.")
+    lost: Decimal = Field(description="Σ lost amount of deals in the pipeline at A that were lost inside the window.")
+    removed: Decimal = Field(
+        description="Σ amount at A of deals in the pipeline at A, not at B, neither closed nor pushed out: deleted, "
+        "or moved out of the scope (region, owner, pipeline, stage)."
+    )
+    end: Decimal = Field(description="Σ amount_home at B of deals open in scope (and in the closing period) at B.")
+    deal_counts: MovementCounts
+
+
+class MovementDeal(BaseModel):
+    deal_id: ZohoId = Field(description="Zoho deal id.")
+    deal_name: str | None
+    outcome: str = Field(description="still_open, new, pulled_in, won, lost, pushed_out or removed.")
+    amount: Decimal = Field(description="What the deal contributes to the requested component.")
+    from_amount: Decimal | None = Field(description="amount_home at A when in the pipeline at A, else null.")
+    to_amount: Decimal | None = Field(
+        description="The outcome amount (at B, or the won / lost amount); null when removed."
+    )
+    from_stage: str | None = Field(description="Stage at A (null: no state at A).")
+    to_stage: str | None = Field(description="Stage at B (the last stage if deleted; null: no state at B).")
+    to_status: str | None = Field(description="open, won, lost or deleted at B; null: no state at B.")
+    from_closing_date: date | None
+    to_closing_date: date | None
+
+
+class MovementDeals(BaseModel):
+    model_config = _examples(
+        {
+            "source": "deal_versions",
+            "component": "won",
+            "items": [
+                {
+                    "deal_id": "4876876000100012985",
+                    "deal_name": "Acme renewal",
+                    "outcome": "won",
+                    "amount": "300.00",
+                    "from_amount": "250.00",
+                    "to_amount": "300.00",
+                    "from_stage": "Negotiation",
+                    "to_stage": "Closed Won",
+                    "to_status": "won",
+                    "from_closing_date": "2026-01-31",
+                    "to_closing_date": "2026-01-20",
+                }
+            ],
+            "next_cursor": None,
+        }
+    )
+    source: str
+    component: str
+    items: list[MovementDeal]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
 
 
 class DealOut(BaseModel):
@@ -349,6 +457,7 @@ class SyncStatus(BaseModel):
             "freshness_seconds": 120.5,
             "live_deals": 1520,
             "mart_refreshed_at": "2026-03-01T10:00:01Z",
+            "history_starts_at": "2026-01-01T00:00:00Z",
             "streams": [],
         }
     )
@@ -356,6 +465,10 @@ class SyncStatus(BaseModel):
     freshness_seconds: float | None = Field(description="Seconds since last_success_at.")
     live_deals: int = Field(description="Deals in your regions that are not deleted.")
     mart_refreshed_at: datetime | None
+    history_starts_at: datetime | None = Field(
+        description="From this instant the warehouse has observed every deal change; states before it are "
+        "unknown (docs/metrics.md section 3). Null before the first complete deals sync."
+    )
     streams: list[SyncStream]
 
 

@@ -11,9 +11,10 @@ import dagster as dg
 
 from orchestration.assets.deals import deal_stage_history, deals
 from orchestration.assets.dimensions import crm_users, currencies, pipeline_stages, regions
-from orchestration.assets.reporting import deal_snapshots, pipeline_metrics
+from orchestration.assets.reporting import build_deal_snapshots, deal_snapshots, pipeline_metrics
 from orchestration.checks import DEAL_CHECKS
 from orchestration.jobs import deal_snapshots_job, zoho_full_reconcile, zoho_sync
+from orchestration.partitions import snapshots_start
 from orchestration.resources import PipelineSettingsResource, WarehouseResource, ZohoResource
 from orchestration.schedules import build_schedules
 from orchestration.sensors import run_failure_alert
@@ -33,8 +34,9 @@ def build_definitions(
     """The definitions with the given resources (tests swap them; production uses the settings)."""
     settings = settings or get_settings()
     warehouse = warehouse or WarehouseResource()
+    snapshots = build_deal_snapshots(snapshots_start(settings.pipeline, warehouse.url()))
     return dg.Definitions(
-        assets=ASSETS,
+        assets=[*(asset for asset in ASSETS if asset is not deal_snapshots), snapshots],
         asset_checks=DEAL_CHECKS,
         jobs=[zoho_sync, zoho_full_reconcile, deal_snapshots_job],
         schedules=build_schedules(settings.pipeline),

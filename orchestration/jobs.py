@@ -34,6 +34,7 @@ zoho_full_reconcile = dg.define_asset_job(
 )
 deal_snapshots_job = dg.define_asset_job(
     "deal_snapshots_job",
-    selection=dg.AssetSelection.assets(deal_snapshots),
+    # By key: the code location builds the asset with its own partition start (build_definitions).
+    selection=dg.AssetSelection.assets(deal_snapshots.key),
     description="Capture one day of deal snapshots (backfillable per partition).",
 )

@@ -11,6 +11,8 @@ os.environ.setdefault("APP_ENV", "test")
 os.environ.setdefault("JWT_SECRET", "test-secret-0123456789-0123456789-abcdef")
 # A fresh key per session (there is no built-in key); child processes inherit it.
 os.environ.setdefault("TOKEN_ENCRYPTION_KEY", Fernet.generate_key().decode())
+# Snapshot partitions start where the tests' hand-built histories do (not at "today").
+os.environ.setdefault("HISTORY_START_DATE", "2024-01-01")
 
 pytest_plugins = [
     "tests.fixtures.needs",

@@ -167,6 +167,8 @@ class Demo:
         from tools.demo_history import Sandbox
 
         sandbox = Sandbox(self.config.sandbox_url)
+        # Snapshot partitions of the simulated days exist before the first sync records the history start.
+        self.env.setdefault("HISTORY_START_DATE", marker.clock_start_dt.date().isoformat())
         if marker.complete:
             step(3, self.TOTAL_STEPS, "history already simulated: reusing the warehouse and Dagster's runs")
             # A restarted sandbox's clock is back at its start; bring it to the present for scheduled syncs.

@@ -12,6 +12,8 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 from api.schemas import RegionOut, StageOut, SyncStatus, SyncStream
 from api.scope import RegionScope
 from pipeline_pulse.models import Base, Deal, PipelineMetric, PipelineStage, Region, SyncState, utcnow
+from pipeline_pulse.warehouse.deal_versions import HISTORY_STREAM
+from pipeline_pulse.warehouse.history import HISTORY_START_QUERY
 
 
 def _columns(model: type[Base], schema: type[BaseModel]) -> list[KeyedColumnElement[object]]:
@@ -44,7 +46,14 @@ def _stream_for(scope: RegionScope, row: object) -> SyncStream:
 
 
 async def sync_status(connection: AsyncConnection, scope: RegionScope) -> SyncStatus:
-    streams = (await connection.execute(select(*_columns(SyncState, SyncStream)).order_by(SyncState.stream))).all()
+    streams = (
+        await connection.execute(
+            select(*_columns(SyncState, SyncStream))
+            .where(SyncState.stream != HISTORY_STREAM)
+            .order_by(SyncState.stream)
+        )
+    ).all()
+    history_start = (await connection.execute(HISTORY_START_QUERY)).scalar()
     live = (
         await connection.execute(
             select(func.count()).select_from(Deal).where(Deal.deleted_at.is_(None), scope.clause(Deal.region))
@@ -58,5 +67,6 @@ async def sync_status(connection: AsyncConnection, scope: RegionScope) -> SyncSt
         freshness_seconds=(utcnow() - last_success).total_seconds() if last_success else None,
         live_deals=int(live),
         mart_refreshed_at=refreshed,
+        history_starts_at=history_start,
         streams=[_stream_for(scope, stream) for stream in streams],
     )

@@ -15,16 +15,25 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from api.caching import model_json
 from api.csv_export import CSV_RESPONSE, csv_of_models, csv_response, wants_csv
 from api.deps import ScopeDep, query_params
-from api.params import FunnelParams, GroupParams, MovementParams, SummaryParams, TrendParams
+from api.params import (
+    FunnelParams,
+    GroupParams,
+    MovementDealsParams,
+    MovementParams,
+    SummaryParams,
+    TrendParams,
+    today_utc,
+)
 from api.queries import funnel as funnel_queries
 from api.queries import metrics as metric_queries
-from api.queries import snapshots as snapshot_queries
+from api.queries import movement as movement_queries
+from api.queries import trend as trend_queries
 from api.response_cache import respond
 from api.routers.common import CONDITIONAL_RESPONSES
 from api.schemas import (
-    ErrorBody,
     Funnel,
     Movement,
+    MovementDeals,
     OwnerGroup,
     OwnerGroups,
     RegionGroup,
@@ -109,17 +118,20 @@ async def get_by_owner(request: Request, scope: ScopeDep, params: Groups) -> Res
 @router.get(
     "/trend",
     response_model=Trend,
-    description="Open and weighted pipeline at each period's end, from the latest daily snapshot inside the "
-    "period (deal_snapshots).",
+    description="Open and weighted pipeline at the end of each day / ISO week / month of [from, to] (the current "
+    "state for the period that reaches today), from deal_versions; periods before the history start are "
+    "`unknown`, periods after today `future` (figures null). Definition: docs/metrics.md 7.2.",
 )
 async def get_trend(
     request: Request, scope: ScopeDep, params: Annotated[TrendParams, query_params(TrendParams)]
 ) -> Response:
+    today = today_utc()
+
     async def build(connection: AsyncConnection) -> bytes:
-        items = await snapshot_queries.trend(
-            connection, scope, params.only_filters(), params.start, params.end, params.interval
+        result = await trend_queries.trend(
+            connection, scope, params.only_filters(), params.start, params.end, params.interval, today
         )
-        return model_json(Trend(interval=params.interval, items=items))
+        return model_json(result)
 
     return await respond(request, scope, params, build, conditional=True)
 
@@ -143,26 +155,57 @@ async def get_funnel(
     return await respond(request, scope, params, build, conditional=True)
 
 
+MOVEMENT_NOTE = (
+    " A = the end of `from`, B = the end of `to` (the current state when `to` is today or later); `from` must not "
+    "be before the history start nor after today (422). closing_from / closing_to give the closing period "
+    "(pulled_in / pushed_out). Definition: docs/metrics.md 7.3."
+)
+
+
 @router.get(
     "/movement",
     response_model=Movement,
-    responses={404: {"model": ErrorBody, "description": "No daily snapshot on `from` or on `to`."}},
-    description=(
-        "Pipeline movement between the daily snapshots of `from` and `to` (deal_snapshots), in home currency, "
-        "such that start + new + increased - decreased - won - lost - removed = end exactly. Each deal in the "
-        "filtered, in-scope snapshots counts once: open at both dates → increased (end - start > 0) or "
-        "decreased (start - end > 0); open only at `to` → new (end amount); open at `from` and won / lost at "
-        "`to` → won / lost (start amount); open at `from` and absent at `to` (deleted, or moved out of the "
-        "filters or your regions) → removed (start amount). 404 when either day has no snapshot."
-    ),
+    description="Pipeline movement from A to B in home currency, from deal_versions: start + new + pulled_in + "
+    "increased - decreased - pushed_out - won - lost - removed = end exactly; every deal open in scope at A or B "
+    "is in exactly one outcome (deal_counts)." + MOVEMENT_NOTE,
 )
 async def get_movement(
     request: Request, scope: ScopeDep, params: Annotated[MovementParams, query_params(MovementParams)]
 ) -> Response:
+    today = today_utc()
+
     async def build(connection: AsyncConnection) -> bytes:
-        result: Movement = await snapshot_queries.movement(
-            connection, scope, params.only_filters(), params.start, params.end
+        result = await movement_queries.movement(
+            connection, scope, params.only_filters(), params.start, params.end, today
         )
         return model_json(result)
+
+    return await respond(request, scope, params, build, conditional=True)
+
+
+@router.get(
+    "/movement/deals",
+    response_model=MovementDeals,
+    description="The deals of one movement component with their amounts at A and at the outcome, by deal id, "
+    "page by page (`next_cursor`)." + MOVEMENT_NOTE,
+)
+async def get_movement_deals(
+    request: Request, scope: ScopeDep, params: Annotated[MovementDealsParams, query_params(MovementDealsParams)]
+) -> Response:
+    today = today_utc()
+
+    async def build(connection: AsyncConnection) -> bytes:
+        page = await movement_queries.movement_deals(
+            connection,
+            scope,
+            params.only_filters(),
+            params.start,
+            params.end,
+            today,
+            params.component,
+            params.cursor,
+            params.page_size,
+        )
+        return model_json(page)
 
     return await respond(request, scope, params, build, conditional=True)

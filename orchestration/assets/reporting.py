@@ -1,10 +1,12 @@
 """Downstream of deals: the metrics mart the API reads and the daily deal snapshots."""
 
+from datetime import date
+
 import dagster as dg
 
 from orchestration.assets.common import OWNERS
 from orchestration.assets.deals import deals
-from orchestration.partitions import DAILY_SNAPSHOTS, day_of
+from orchestration.partitions import DEFAULT_SNAPSHOTS_START, daily_snapshots, day_of
 from orchestration.resources import WarehouseResource
 from pipeline_pulse.warehouse.metrics_mart import refresh_pipeline_metrics
 from pipeline_pulse.warehouse.snapshots import capture_snapshot
@@ -27,19 +29,37 @@ def pipeline_metrics(warehouse: WarehouseResource) -> dg.MaterializeResult:
     return dg.MaterializeResult(metadata={"rows": rows})
 
 
-@dg.asset(
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"sql"},
-    deps=[deals],
-    partitions_def=DAILY_SNAPSHOTS,
-    description="One partition per UTC day: every open deal (and deals closing that day) with stage, region, "
-    "owner and amounts, for trends and pipeline movement. A rerun or backfill rebuilds the day wholesale from the "
-    "warehouse's current state, limited to deals that existed that day.",
-)
-def deal_snapshots(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    day = day_of(context.partition_key)
-    with warehouse.connect() as connection:
-        captured = capture_snapshot(connection, day)
-        connection.commit()
-    return dg.MaterializeResult(metadata={"snapshot_date": day.isoformat(), "deals_captured": captured})
+def build_deal_snapshots(start: date) -> dg.AssetsDefinition:
+    """The snapshot asset with daily partitions from `start` (the code location's history start)."""
+
+    @dg.asset(
+        name="deal_snapshots",
+        group_name=GROUP,
+        owners=OWNERS,
+        kinds={"sql"},
+        deps=[deals],
+        partitions_def=daily_snapshots(start),
+        description="One partition per UTC day: every deal open and live at the end of that day, with the stage, "
+        "region, owner, amounts and closing date of its version then (docs/metrics.md 7.1). Rebuilt wholesale "
+        "from deal_versions, so a backfill of any past day equals that day's state; a day before the history "
+        "start is unknown and captures nothing. Partitions start at the history start (HISTORY_START_DATE).",
+    )
+    def deal_snapshots(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+        day = day_of(context.partition_key)
+        with warehouse.connect() as connection:
+            captured = capture_snapshot(connection, day)
+            connection.commit()
+        if captured is None:
+            context.log.warning("deal_snapshots %s: before the warehouse's history start; state unknown", day)
+        return dg.MaterializeResult(
+            metadata={
+                "snapshot_date": day.isoformat(),
+                "known": captured is not None,
+                "deals_captured": captured or 0,
+            }
+        )
+
+    return deal_snapshots
+
+
+deal_snapshots = build_deal_snapshots(DEFAULT_SNAPSHOTS_START)

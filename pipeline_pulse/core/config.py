@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -158,6 +159,18 @@ class PipelineSettings(BaseSettings):
     )
     pipeline_max_unassigned_share: float = Field(
         default=0.10, ge=0, le=1, description="asset check: largest share of deals without a region that passes"
+    )
+    history_start_date: date | None = Field(
+        default=None,
+        description="first day of the daily snapshot partitions (YYYY-MM-DD); unset: the history start recorded in "
+        "the warehouse, else today",
+    )
+    stage_history_import_credit_share: float = Field(
+        default=0.1,
+        ge=0,
+        le=1,
+        description="share of ZOHO_DAILY_CREDITS the Stage_History import (history before the first sync) may "
+        "spend per UTC day",
     )
 
     @field_validator("zoho_sync_interval_minutes")

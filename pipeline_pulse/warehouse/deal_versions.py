@@ -37,7 +37,6 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from pipeline_pulse.models import Deal, DealVersion, SyncState, UTCDateTime, utcnow
-from pipeline_pulse.warehouse.data_version import bump_data_version
 from pipeline_pulse.warehouse.sync_state import ensure_stream, read_cursor
 
 DEALS = Deal.__table__
@@ -188,7 +187,8 @@ def record_versions(
 
     Call it after every write to `deals` with the ids written (passing unchanged ids is harmless). `mode` is
     what read the rows: "sync" (incremental) or "reconcile" (a full read); versions that start a deletion or a
-    restore are labelled so whatever the mode. `observed_at` (default now) is when the rows were read."""
+    restore are labelled so whatever the mode. `observed_at` (default now) is when the rows were read. The
+    caller bumps the warehouse data version (it changed `deals` anyway)."""
     observed_value = observed_at or utcnow()
     observed = literal(observed_value, UTCDateTime())
     recorded = literal(utcnow(), UTCDateTime())
@@ -197,8 +197,6 @@ def record_versions(
         closed = _close_current(connection, chunk, observed)
         opened = _open_missing(connection, chunk, mode, observed, recorded)
         result += VersionResult(closed=closed, opened=opened)
-    if result.opened:
-        bump_data_version(connection)
     return result
 
 

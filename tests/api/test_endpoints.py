@@ -120,59 +120,187 @@ def test_by_region_and_by_owner(reference_api: ApiClient) -> None:
     assert [(i["owner_id"], i["deal_count"], d(i["amount"])) for i in won["items"]] == [("200", 1, d("1000"))]
 
 
-def test_trend_by_month_and_day(reference_api: ApiClient) -> None:
+def test_trend_reads_the_versions_at_each_period_end(reference_api: ApiClient) -> None:
     monthly = reference_api.get(
-        f"{V1}/metrics/trend", params={"from": "2026-01-01", "to": "2026-02-28", "interval": "month"}
-    ).json()["items"]
-    # APAC open on Jan 31: 1000 + 2000 + 2500 + 500 + 300; weighted 100 + 1000 + 1250 + 50 + 30.
-    # On Feb 28: 1200 + 1500 + 800 open (3 won, 4 lost, 9 gone); weighted 120 + 750 + 80.
-    assert [(p["period_start"], p["snapshot_date"], p["open_deal_count"]) for p in monthly] == [
-        ("2026-01-01", "2026-01-31", 5),
-        ("2026-02-01", "2026-02-28", 3),
+        f"{V1}/metrics/trend", params={"from": "2025-12-01", "to": "2026-02-28", "interval": "month"}
+    ).json()
+    assert monthly["source"] == "deal_versions"
+    # December is before the history start (Jan 1): unknown, not zero.
+    # APAC open at the end of Jan 31: deal 1 at 800 (p10), 2 at 2000 (p50), 3 in Negotiation at 3000 (p80),
+    # 4 at 500 (p10), 8 at 9999 (p10, deleted Feb 1). At the end of Feb 28: deal 1 at 1000 and deal 2.
+    assert [(p["period_start"], p["state"], p["as_of_day"], p["open_deal_count"]) for p in monthly["items"]] == [
+        ("2025-12-01", "unknown", None, None),
+        ("2026-01-01", "end_of_day", "2026-01-31", 5),
+        ("2026-02-01", "end_of_day", "2026-02-28", 2),
     ]
-    assert [(d(p["open_pipeline"]), d(p["weighted_pipeline"])) for p in monthly] == [
-        (d("6300"), d("2430")),
-        (d("3500"), d("950")),
+    assert [(p["open_pipeline"], p["weighted_pipeline"]) for p in monthly["items"]] == [
+        (None, None),
+        ("16299.00", "4529.90"),
+        ("3000.00", "1100.00"),
     ]
     daily = reference_api.get(
-        f"{V1}/metrics/trend", params={"from": "2026-02-14", "to": "2026-02-16", "interval": "day"}
+        f"{V1}/metrics/trend", params={"from": "2026-02-09", "to": "2026-02-11", "interval": "day"}
     ).json()["items"]
-    assert [p["snapshot_date"] for p in daily] == [None, "2026-02-15", None]
-    assert d(daily[1]["open_pipeline"]) == d("1000") + d("2000") + d("3000") + d("500") + d("300")
+    # Deal 3 is won on Feb 10 and leaves the open pipeline at the end of that day; deal 8 left on Feb 1.
+    assert [(p["as_of_day"], d(p["open_pipeline"])) for p in daily] == [
+        ("2026-02-09", d("800") + d("2000") + d("3000") + d("500")),
+        ("2026-02-10", d("3300")),
+        ("2026-02-11", d("3300")),
+    ]
     weekly = reference_api.get(
         f"{V1}/metrics/trend", params={"from": "2026-02-11", "to": "2026-02-28", "interval": "week"}
     ).json()["items"]
     # Feb 11 2026 is a Wednesday: weeks end on Sundays Feb 15 and Feb 22, then Feb 28 (clipped).
-    assert [(p["period_start"], p["period_end"], p["snapshot_date"]) for p in weekly] == [
-        ("2026-02-11", "2026-02-15", "2026-02-15"),
-        ("2026-02-16", "2026-02-22", None),
-        ("2026-02-23", "2026-02-28", "2026-02-28"),
+    assert [(p["period_start"], p["period_end"], p["open_pipeline"]) for p in weekly] == [
+        ("2026-02-11", "2026-02-15", "3300.00"),
+        ("2026-02-16", "2026-02-22", "3000.00"),  # Feb 20: deal 1 raised to 1000, deal 4 lost
+        ("2026-02-23", "2026-02-28", "3000.00"),
     ]
 
 
-def test_movement_components_and_identity(reference_api: ApiClient) -> None:
-    body = reference_api.get(f"{V1}/metrics/movement", params={"from": "2026-01-31", "to": "2026-02-28"}).json()
-    figures = {key: d(body[key]) for key in ("start", "new", "increased", "decreased", "won", "lost", "removed", "end")}
-    assert figures == {
-        "start": d("6300"),  # 1000 + 2000 + 2500 + 500 + 300
-        "new": d("800"),  # deal 10
-        "increased": d("200"),  # deal 1: 1000 -> 1200
-        "decreased": d("500"),  # deal 2: 2000 -> 1500
-        "won": d("2500"),  # deal 3 at its start amount
-        "lost": d("500"),  # deal 4
-        "removed": d("300"),  # deal 9 vanished
-        "end": d("3500"),  # 1200 + 1500 + 800
-    }
-    f = figures
-    assert f["start"] + f["new"] + f["increased"] - f["decreased"] - f["won"] - f["lost"] - f["removed"] == f["end"]
-    # Narrowing by owner moves EMEA's deal 5 out of both ends; all regions adds it to both.
-    admin = reference_api.get(
-        f"{V1}/metrics/movement", params={"from": "2026-01-31", "to": "2026-02-28"}, **ADMIN
+def test_trend_up_to_now_and_into_the_future(reference_api: ApiClient) -> None:
+    today = datetime.now(UTC).date()
+    body = reference_api.get(
+        f"{V1}/metrics/trend",
+        params={
+            "from": (today - timedelta(days=1)).isoformat(),
+            "to": (today + timedelta(days=1)).isoformat(),
+            "interval": "day",
+        },
+        **ADMIN,
+    ).json()["items"]
+    # The current state: deals 1, 2 (APAC), 5 (EMEA), 7 (Americas) are open now.
+    assert [p["state"] for p in body] == ["end_of_day", "current", "future"]
+    assert [p["open_pipeline"] for p in body] == ["7700.00", "7700.00", None]
+    assert body[1]["as_of_day"] == today.isoformat()
+    bad = reference_api.get(f"{V1}/metrics/trend", params={"from": "2026-02-02", "to": "2026-02-01"})
+    assert (bad.status_code, bad.json()["error"]["message"]) == (400, "from must not be after to")
+
+
+def _movement(reference_api: ApiClient, **params: str) -> dict:
+    auth = ADMIN if params.pop("admin", None) else {}
+    return reference_api.get(
+        f"{V1}/metrics/movement", params={"from": "2026-01-31", "to": "2026-02-28", **params}, **auth
     ).json()
-    assert (d(admin["start"]), d(admin["end"])) == (d("10300"), d("7500"))
-    missing = reference_api.get(f"{V1}/metrics/movement", params={"from": "2026-01-30", "to": "2026-02-28"})
-    assert missing.status_code == 404
-    assert missing.json()["error"]["code"] == "not_found"
+
+
+FIGURES = ("start", "new", "pulled_in", "increased", "decreased", "pushed_out", "won", "lost", "removed", "end")
+
+
+def _identity_holds(body: dict) -> bool:
+    f = {key: d(body[key]) for key in FIGURES}
+    return (
+        f["start"]
+        + f["new"]
+        + f["pulled_in"]
+        + f["increased"]
+        - f["decreased"]
+        - f["pushed_out"]
+        - f["won"]
+        - f["lost"]
+        - f["removed"]
+        == f["end"]
+    )
+
+
+def test_movement_accounts_for_every_deal(reference_api: ApiClient) -> None:
+    body = _movement(reference_api)
+    assert body["source"] == "deal_versions"
+    assert {key: body[key] for key in FIGURES} == {
+        "start": "16299.00",  # 800 + 2000 + 3000 + 500 + 9999
+        "new": "0.00",
+        "pulled_in": "0.00",
+        "increased": "200.00",  # deal 1: 800 -> 1000
+        "decreased": "0.00",
+        "pushed_out": "0.00",
+        "won": "3000.00",  # deal 3, won on Feb 10 (not on the `to` day): by its outcome
+        "lost": "500.00",  # deal 4, lost on Feb 20
+        "removed": "9999.00",  # deal 8, deleted on Feb 1
+        "end": "3000.00",  # 1000 + 2000
+    }
+    assert body["deal_counts"] == {
+        "still_open": 2,
+        "new": 0,
+        "pulled_in": 0,
+        "won": 1,
+        "lost": 1,
+        "pushed_out": 0,
+        "removed": 1,
+    }
+    assert _identity_holds(body)
+    admin = _movement(reference_api, admin="1")
+    # Plus EMEA deal 5 (4000 at both ends), Americas deal 7 (new, 700) and EMEA deal 6 (created Feb 3, open).
+    assert (admin["start"], admin["new"], admin["end"]) == ("20299.00", "1700.00", "8700.00")
+    assert _identity_holds(admin)
+
+
+def test_movement_closing_period_pulls_in_and_pushes_out(reference_api: ApiClient) -> None:
+    march = _movement(reference_api, admin="1", closing_from="2026-03-01", closing_to="2026-03-31")
+    # In the March pipeline at A: deals 1 (800), 3 (3000), 4 (500), 8 (9999), 5 (4000). At B: 1 (1000) and 6
+    # (new, closing Mar 5); deal 5's closing date was pulled in to Feb 25 on Feb 28: pushed out of March.
+    assert {key: march[key] for key in FIGURES} == {
+        "start": "18299.00",
+        "new": "1000.00",
+        "pulled_in": "0.00",
+        "increased": "200.00",
+        "decreased": "0.00",
+        "pushed_out": "4000.00",
+        "won": "3000.00",
+        "lost": "500.00",
+        "removed": "9999.00",
+        "end": "2000.00",
+    }
+    assert _identity_holds(march)
+    february = _movement(reference_api, admin="1", closing_from="2026-02-01", closing_to="2026-02-28")
+    # ... and pulled into February; deals 3 and 4 were never open with a February closing date: not in the bridge.
+    assert (february["start"], february["pulled_in"], february["end"]) == ("0.00", "4000.00", "4000.00")
+    assert february["deal_counts"]["pulled_in"] == 1
+    assert _identity_holds(february)
+
+
+def test_movement_drill_down_lists_each_component(reference_api: ApiClient) -> None:
+    won = reference_api.get(
+        f"{V1}/metrics/movement/deals", params={"from": "2026-01-31", "to": "2026-02-28", "component": "won"}
+    ).json()
+    assert [
+        (i["deal_id"], i["amount"], i["from_amount"], i["to_amount"], i["from_stage"], i["to_stage"])
+        for i in won["items"]
+    ] == [("3", "3000.00", "3000.00", "3000.00", "Negotiation", "Closed Won")]
+    removed = reference_api.get(
+        f"{V1}/metrics/movement/deals", params={"from": "2026-01-31", "to": "2026-02-28", "component": "removed"}
+    ).json()["items"]
+    assert [(i["deal_id"], i["amount"], i["to_amount"], i["to_status"]) for i in removed] == [
+        ("8", "9999.00", None, "deleted")
+    ]
+    seen, cursor = [], None
+    while True:
+        params = {"from": "2026-01-31", "to": "2026-02-28", "component": "start", "page_size": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = reference_api.get(f"{V1}/metrics/movement/deals", params=params).json()
+        seen += [(i["deal_id"], i["amount"]) for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == [("1", "800.00"), ("2", "2000.00"), ("3", "3000.00"), ("4", "500.00"), ("8", "9999.00")]
+    bad = reference_api.get(
+        f"{V1}/metrics/movement/deals",
+        params={"from": "2026-01-31", "to": "2026-02-28", "component": "start", "cursor": "abc"},
+    )
+    assert bad.status_code == 422
+
+
+def test_movement_bounds(reference_api: ApiClient) -> None:
+    before = reference_api.get(f"{V1}/metrics/movement", params={"from": "2025-12-31", "to": "2026-02-28"})
+    assert before.status_code == 422
+    assert "from: 2025-12-31 is before the history start (2026-01-01)" in before.json()["error"]["message"]
+    reversed_ = reference_api.get(f"{V1}/metrics/movement", params={"from": "2026-02-28", "to": "2026-01-31"})
+    assert (reversed_.status_code, reversed_.json()["error"]["message"]) == (400, "from must not be after to")
+    today = datetime.now(UTC).date()
+    now = _movement(reference_api, admin="1", to=(today + timedelta(days=30)).isoformat())
+    assert now["to_current"] is True
+    assert now["end"] == "7700.00"  # the current open pipeline: deals 1, 2, 5, 7
+    assert _identity_holds(now)
 
 
 def test_funnel(reference_api: ApiClient) -> None:
@@ -240,7 +368,8 @@ def test_regions_stages_sync_status(reference_api: ApiClient) -> None:
     assert status["last_success_at"].startswith("2026-03-01T10:00:00")
     assert status["freshness_seconds"] > 0
     assert status["mart_refreshed_at"] is not None
-    assert [s["stream"] for s in status["streams"]] == ["deals"]
+    assert [s["stream"] for s in status["streams"]] == ["deals"]  # the history start row is not a stream
+    assert status["history_starts_at"].startswith("2026-01-01T00:00:00")
 
 
 def test_etag_gives_304(reference_api: ApiClient) -> None:

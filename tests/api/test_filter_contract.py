@@ -34,6 +34,7 @@ SAMPLES: dict[str, tuple[Any, Any]] = {
     "format": (None, "json"),
     "period": ("2026-Q1", "2026-02"),
     "group_by": ("none", "region"),
+    "component": ("won", "lost"),
 }
 
 

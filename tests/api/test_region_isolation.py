@@ -14,7 +14,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.fixtures.api import ALL_TEST_REGIONS, DEAL_ROWS, HISTORY_ROWS, SNAPSHOT_ROWS, STAGE_ROWS, ApiClient
+from pipeline_pulse.warehouse.history import end_of_day
+from tests.fixtures.api import ALL_TEST_REGIONS, DEAL_ROWS, HISTORY_ROWS, STAGE_ROWS, ApiClient, versions_open_at
 
 V1 = "/api/v1"
 FEB1 = date(2026, 2, 1)
@@ -95,21 +96,21 @@ def test_no_endpoint_leaks_outside_the_scope(
         status = seeded_api.get(f"{V1}/deals/{row['id']}", **auth).status_code
         assert status == (200 if row["deleted_at"] is None and row["region"] in allowed else 404)
 
-    snapshots = [row for row in SNAPSHOT_ROWS if _matches(row, effective, owner_id, start, end)]
+    def open_at(day: date) -> list[dict[str, Any]]:
+        return [row for row in versions_open_at(end_of_day(day)) if _matches(row, effective, owner_id, start, end)]
+
     trend = seeded_api.get(
         f"{V1}/metrics/trend", params={**filters, "from": "2026-01-31", "to": "2026-02-28", "interval": "day"}, **auth
     ).json()
     for point in trend["items"]:
-        if point["snapshot_date"] is not None:
-            day = date.fromisoformat(point["snapshot_date"])
-            rows = [row for row in snapshots if row["snapshot_date"] == day and row["deal_status"] == "open"]
-            assert Decimal(point["open_pipeline"]) == sum((row["amount_home"] for row in rows), Decimal(0))
+        rows = open_at(date.fromisoformat(point["as_of_day"]))
+        assert point["open_deal_count"] == len(rows)
+        assert Decimal(point["open_pipeline"]) == sum((row["amount_home"] for row in rows), Decimal(0))
     movement = seeded_api.get(
         f"{V1}/metrics/movement", params={**filters, "from": "2026-01-31", "to": "2026-02-28"}, **auth
     ).json()
     for key, day in (("start", date(2026, 1, 31)), ("end", date(2026, 2, 28))):
-        rows = [row for row in snapshots if row["snapshot_date"] == day and row["deal_status"] == "open"]
-        assert Decimal(movement[key]) == sum((row["amount_home"] for row in rows), Decimal(0))
+        assert Decimal(movement[key]) == sum((row["amount_home"] for row in open_at(day)), Decimal(0))
 
     funnel = seeded_api.get(f"{V1}/metrics/funnel", params={**filters, "pipeline": "Standard"}, **auth).json()
     expected_ids = {row["id"] for row in expected}

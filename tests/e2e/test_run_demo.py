@@ -51,7 +51,7 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
         assert [item["region"] for item in regions] == ["APAC"]
         assert len(_get(demo, "/metrics/by-region", demo.tokens["ADMIN_TOKEN"]).json()["items"]) > 1
         assert _get(demo, "/metrics/summary", None).status_code == 401
-        # One snapshot partition per simulated day (day 0 .. day N = yesterday): a trend point for each.
+        # Every simulated day (day 0 .. day N = yesterday) is after the history start: a known trend point each.
         today = datetime.now(UTC).date()
         first_day = today - timedelta(days=HISTORY_DAYS + 1)
         trend = _get(
@@ -59,8 +59,8 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
             f"/metrics/trend?from={first_day}&to={today - timedelta(days=1)}&interval=day",
             demo.tokens["ADMIN_TOKEN"],
         ).json()["items"]
-        assert [item["snapshot_date"] for item in trend] == [
-            str(first_day + timedelta(days=n)) for n in range(HISTORY_DAYS + 1)
+        assert [(item["state"], item["as_of_day"]) for item in trend] == [
+            ("end_of_day", str(first_day + timedelta(days=n))) for n in range(HISTORY_DAYS + 1)
         ]
         assert all(item["open_deal_count"] > 0 for item in trend)
         assert httpx.get(f"{demo.dagster_url}/server_info", timeout=10).status_code == 200

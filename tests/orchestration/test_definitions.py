@@ -17,9 +17,10 @@ from orchestration.sensors import alert_line, run_failure_alert
 from pipeline_pulse.core.db import create_sync_engine
 from pipeline_pulse.models import DealSnapshot
 from pipeline_pulse.warehouse.currencies import store_currency_rates
+from pipeline_pulse.warehouse.deal_versions import mark_history_start
 from pipeline_pulse.warehouse.deals import load_deals
 from pipeline_pulse.warehouse.dimensions import load_stages
-from tests.orchestration.factories import CURRENCIES, STAGES, make_deal
+from tests.orchestration.factories import CURRENCIES, STAGES, T0, make_deal
 
 EXPECTED_ASSETS = {
     "regions",
@@ -127,6 +128,7 @@ def test_snapshot_partitions_materialize_and_backfill_idempotently(db_url: str) 
             records_to_frame([make_deal(i) for i in range(3)]), load_transform_context(connection)
         ).rows
         load_deals(connection, rows)
+        mark_history_start(connection, T0)
         connection.commit()
     job = build_definitions(warehouse=WarehouseResource(database_url=db_url)).resolve_job_def("deal_snapshots_job")
     instance = dg.DagsterInstance.ephemeral()

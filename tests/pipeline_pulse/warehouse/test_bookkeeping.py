@@ -5,18 +5,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, select
 
 from orchestration.transforms.deals import load_transform_context, records_to_frame, transform_deals
-from pipeline_pulse.models import CrmUser, DealSnapshot, DealStageHistory, PipelineStage, RejectedRecord, SyncState
-from pipeline_pulse.services.zoho.records import DeletedDeal, QuarantinedRecord, StageHistoryRecord, StageRecord
+from pipeline_pulse.models import CrmUser, DealStageHistory, PipelineStage, RejectedRecord, SyncState
+from pipeline_pulse.services.zoho.records import QuarantinedRecord, StageHistoryRecord, StageRecord
 from pipeline_pulse.warehouse.currencies import CurrencyRates, load_currency_rates, to_home
-from pipeline_pulse.warehouse.deals import load_deals, soft_delete_deals
+from pipeline_pulse.warehouse.deals import load_deals
 from pipeline_pulse.warehouse.dimensions import load_stages, load_users
 from pipeline_pulse.warehouse.regions import load_region_mapper
 from pipeline_pulse.warehouse.rejected import quarantine, resolve
-from pipeline_pulse.warehouse.snapshots import capture_snapshot
 from pipeline_pulse.warehouse.stage_history import load_stage_history
 from pipeline_pulse.warehouse.sync_state import StreamCursor, advance_cursor, read_cursor, record_run_finished
 from tests.orchestration.factories import BASE_ID, STAGES, T0, USERS, make_deal
@@ -138,27 +136,3 @@ def test_stage_history_durations_and_unknown_deals(conn: Connection) -> None:
     assert (rows[1].left_at, rows[1].duration_days) == (None, None)
     again, _ = load_stage_history(conn, history)
     assert (again.inserted, again.updated) == (0, 0)
-
-
-@pytest.mark.parametrize("rerun", [1, 2])
-def test_snapshot_partition_is_rebuilt_idempotently(conn: Connection, rerun: int) -> None:
-    day = date(2025, 6, 1)
-    _load(
-        conn,
-        [
-            make_deal(0),
-            make_deal(1, stage="Closed Won", probability=100, closing_date=day),
-            make_deal(2, stage="Closed Lost", probability=0, closing_date=date(2025, 1, 1)),
-            make_deal(3),
-            make_deal(4, created_time=T0 + timedelta(days=3)),
-        ],
-    )
-    soft_delete_deals(conn, [DeletedDeal(BASE_ID + 3, T0 + timedelta(minutes=10), "recycle")])
-    for _ in range(rerun):
-        captured = capture_snapshot(conn, day)
-    conn.commit()
-    assert (
-        captured == 2
-    )  # open deal 0 and deal 1 closed that day; 2 closed earlier, 3 deleted that day, 4 not yet created
-    assert conn.execute(select(func.count()).select_from(DealSnapshot)).scalar_one() == 2
-    assert sorted(conn.execute(select(DealSnapshot.deal_id)).scalars()) == [BASE_ID, BASE_ID + 1]
