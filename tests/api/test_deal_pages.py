@@ -59,12 +59,12 @@ def test_every_sort_pages_through_every_deal_once(seeded_api: ApiClient, sync_en
                 assert _walk(seeded_api, sort, page_size) == expected, (sort, page_size)
 
 
-def test_pages_keep_the_filters_and_the_scope(seeded_api: ApiClient) -> None:
-    first = seeded_api.get(f"{V1}/deals", params={"page_size": 1, "deal_status": "open", "sort": "closing_date"})
+def test_pages_keep_the_filters_and_the_scope(reference_api: ApiClient) -> None:
+    first = reference_api.get(f"{V1}/deals", params={"page_size": 1, "deal_status": "open", "sort": "closing_date"})
     body = first.json()
     # APAC open live deals by closing date: 1 (Mar 15), 2 (Apr 10).
     assert [item["id"] for item in body["items"]] == ["1"]
-    rest = seeded_api.get(
+    rest = reference_api.get(
         f"{V1}/deals",
         params={"page_size": 1, "deal_status": "open", "sort": "closing_date", "cursor": body["next_cursor"]},
     ).json()
@@ -84,14 +84,14 @@ def test_pages_keep_the_filters_and_the_scope(seeded_api: ApiClient) -> None:
         "A" * 201,
     ],
 )
-def test_bad_cursors_are_422(seeded_api: ApiClient, cursor: str) -> None:
-    response = seeded_api.get(f"{V1}/deals", params={"cursor": cursor, "sort": "id"}, **ADMIN)
+def test_bad_cursors_are_422(reference_api: ApiClient, cursor: str) -> None:
+    response = reference_api.get(f"{V1}/deals", params={"cursor": cursor, "sort": "id"}, **ADMIN)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["message"].startswith("cursor"), response.text
 
 
-def test_cursor_of_another_sort_is_422(seeded_api: ApiClient) -> None:
+def test_cursor_of_another_sort_is_422(reference_api: ApiClient) -> None:
     cursor = DealCursor("-closing_date", 0, date(2026, 3, 1), 1).encode()
-    response = seeded_api.get(f"{V1}/deals", params={"cursor": cursor, "sort": "closing_date"}, **ADMIN)
+    response = reference_api.get(f"{V1}/deals", params={"cursor": cursor, "sort": "closing_date"}, **ADMIN)
     assert response.status_code == 422
     assert response.json()["error"]["message"] == "cursor: belongs to sort=-closing_date, not sort=closing_date"

@@ -39,10 +39,10 @@ def _params(start: str | None, end: str | None) -> dict[str, str]:
 
 @pytest.mark.parametrize(("start", "end", "source"), RANGES)
 def test_summary_and_groups_over_cut_months(
-    seeded_api: ApiClient, start: str | None, end: str | None, source: str
+    reference_api: ApiClient, start: str | None, end: str | None, source: str
 ) -> None:
     rows = _live(start, end)
-    body = seeded_api.get(f"{V1}/metrics/summary", params={**_params(start, end), "as_of": "2026-03-01"}, **ADMIN)
+    body = reference_api.get(f"{V1}/metrics/summary", params={**_params(start, end), "as_of": "2026-03-01"}, **ADMIN)
     summary = body.json()
     assert summary["source"] == source
     by_status = {status: [row for row in rows if row["deal_status"] == status] for status in ("open", "won", "lost")}
@@ -59,13 +59,13 @@ def test_summary_and_groups_over_cut_months(
     cycles = [(row["closing_date"] - row["created_time"].date()).days for row in by_status["won"]]
     assert summary["average_sales_cycle_days"] == (round(sum(cycles) / len(cycles), 6) if cycles else None)
     for path in ("/metrics/by-stage", "/metrics/by-region", "/metrics/by-owner"):
-        grouped = seeded_api.get(f"{V1}{path}", params={**_params(start, end), "deal_status": "all"}, **ADMIN).json()
+        grouped = reference_api.get(f"{V1}{path}", params={**_params(start, end), "deal_status": "all"}, **ADMIN).json()
         assert grouped["source"] == source
         assert sum(item["deal_count"] for item in grouped["items"]) == len(rows), path
         assert sum(Decimal(item["amount"]) for item in grouped["items"]) == sum(
             (row["amount"] for row in rows), Decimal(0)
         )
-    stages = seeded_api.get(f"{V1}/metrics/by-stage", params={**_params(start, end), "deal_status": "all"}, **ADMIN)
+    stages = reference_api.get(f"{V1}/metrics/by-stage", params={**_params(start, end), "deal_status": "all"}, **ADMIN)
     expected_stages = sorted({row["stage"] for row in rows})
     assert sorted(item["stage"] for item in stages.json()["items"]) == expected_stages  # one group per stage
 
@@ -84,11 +84,11 @@ def _stale(as_of: date, days: int) -> int:
     )
 
 
-def test_stale_count_for_any_day_and_threshold(seeded_api: ApiClient) -> None:
+def test_stale_count_for_any_day_and_threshold(reference_api: ApiClient) -> None:
     for as_of in ("2026-01-15", "2026-02-26", "2026-03-01", "2026-06-30"):
         for days in (1, 7, 30, 90):
             params = {"as_of": as_of, "stale_after_days": days}
-            body = seeded_api.get(f"{V1}/metrics/summary", params=params, **ADMIN).json()
+            body = reference_api.get(f"{V1}/metrics/summary", params=params, **ADMIN).json()
             assert (body["as_of"], body["stale_open_deals"]) == (as_of, _stale(date.fromisoformat(as_of), days))
-            cut = seeded_api.get(f"{V1}/metrics/summary", params={**params, "closing_from": "2026-02-15"}, **ADMIN)
+            cut = reference_api.get(f"{V1}/metrics/summary", params={**params, "closing_from": "2026-02-15"}, **ADMIN)
             assert cut.json()["source"] == "mart+deals"
