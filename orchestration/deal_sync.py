@@ -78,6 +78,10 @@ class DealSyncReport:
     warehouse_count: int | None = None
     api: dict[str, int] = field(default_factory=dict)
     duration_seconds: float = 0.0
+    # where the page loop's time went: waiting for and decoding pages, the transform, the load transactions
+    extract_seconds: float = 0.0
+    transform_seconds: float = 0.0
+    load_seconds: float = 0.0
 
     def counters(self) -> dict[str, int]:
         return {
@@ -126,10 +130,19 @@ def run_deal_sync(
         seen = array("q") if mode == "full" and report.bulk_resumed_at_page is None else None
         last_cursor = cursor
         bulk_max = progress.max_cursor if report.bulk_resumed_at_page is not None else None
-        for page in pages:
+        page_iterator = iter(pages)
+        while True:
+            tick = time.monotonic()
+            page = next(page_iterator, None)
+            report.extract_seconds += time.monotonic() - tick
+            if page is None:
+                break
             report.pages += 1
+            tick = time.monotonic()
             frame = records_to_frame(page.records)
             result = transform_deals(frame, context)
+            report.transform_seconds += time.monotonic() - tick
+            tick = time.monotonic()
             with engine.connect() as connection:
                 loaded = load_deals(connection, result.rows, present_in_zoho=(mode == "full"))
                 rejected = [*page.rejected, *result.rejected]
@@ -155,6 +168,7 @@ def run_deal_sync(
                         if bulk_max is not None:
                             last_cursor = advance_cursor(connection, STREAM, bulk_max, run_id=run_id)
                 connection.commit()
+            report.load_seconds += time.monotonic() - tick
             if seen is not None:
                 seen.extend(record.id for record in page.records)
                 seen.extend(int(r.zoho_id) for r in page.rejected if r.zoho_id and str(r.zoho_id).isdigit())

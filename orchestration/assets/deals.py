@@ -55,7 +55,8 @@ def deals(
     with warehouse.connect() as connection:
         preview = open_pipeline_preview(connection)
     context.log.info(
-        "deals %s: extracted=%s inserted=%s updated=%s deleted=%s rejected=%s api_calls=%s cursor %s -> %s",
+        "deals %s: extracted=%s inserted=%s updated=%s deleted=%s rejected=%s api_calls=%s cursor %s -> %s "
+        "extract=%.1fs transform=%.1fs load=%.1fs",
         report.mode,
         report.extracted,
         report.inserted,
@@ -65,6 +66,9 @@ def deals(
         report.api.get("calls"),
         report.cursor_before,
         report.cursor_after,
+        report.extract_seconds,
+        report.transform_seconds,
+        report.load_seconds,
     )
     metadata: dict[str, object] = {
         "mode": report.mode,
@@ -87,6 +91,9 @@ def deals(
         "cursor_before": report.cursor_before,
         "cursor_after": report.cursor_after,
         "duration_seconds": dg.MetadataValue.float(report.duration_seconds),
+        "extract_seconds": dg.MetadataValue.float(round(report.extract_seconds, 3)),
+        "transform_seconds": dg.MetadataValue.float(round(report.transform_seconds, 3)),
+        "load_seconds": dg.MetadataValue.float(round(report.load_seconds, 3)),
         "open_pipeline_by_stage_and_region": dg.MetadataValue.md(preview),
     }
     if report.zoho_count is not None:
