@@ -101,6 +101,9 @@ class Demo:
         instance_yaml = self.config.dagster_home / "dagster.yaml"
         if not instance_yaml.exists():
             shutil.copyfile(DAGSTER_LOCAL_YAML, instance_yaml)
+        if (self.config.dagster_home / "history" / "runs.db").exists():
+            # Runs a killed earlier session left "in progress" would hold the sync's run slot forever.
+            self._run("dagster-reap", "-m", "orchestration.instance", "fail-dead-runs")
 
     def migrate(self) -> None:
         step(1, self.TOTAL_STEPS, f"migrating the warehouse at {self.config.masked_database_url}")
