@@ -162,7 +162,7 @@ def start_server(url: str, port: int, workers: int, *, cache: bool = True) -> su
         ],
         env=env,
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded machine imports the app slowly
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/ready", timeout=1).status_code == 200:
