@@ -301,7 +301,8 @@ def transform_deals(frame: pd.DataFrame, context: DealTransformContext) -> DealT
 
     rows: list[dict[str, Any]] = []
     unknown_stage_ids: list[int] = []
-    for (_, deal), info, own_category in zip(good.iterrows(), stage_infos, categories, strict=True):
+    # Plain dicts, not iterrows(): a Series per row and its __getitem__ were 40% of the transform.
+    for deal, info, own_category in zip(good.to_dict("records"), stage_infos, categories, strict=True):
         modified_at: datetime = deal["modified_time"].to_pydatetime()
         rate = deal["exchange_rate"] if deal["exchange_rate"] is not None and deal["exchange_rate"] > 0 else None
         if rate is None:
