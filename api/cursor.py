@@ -22,7 +22,13 @@ from pydantic_core import PydanticCustomError
 from api.scalars import parse_zoho_id
 
 MAX_CURSOR_LENGTH = 200
-SORT_KINDS = {"id": "id", "amount_home": "decimal", "closing_date": "date", "modified_time": "datetime"}
+SORT_KINDS = {
+    "id": "id",
+    "amount_home": "decimal",
+    "closing_date": "date",
+    "modified_time": "datetime",
+    "amount_at_risk": "decimal",  # /deals/attention
+}
 SortValue = Decimal | date | datetime | None
 
 

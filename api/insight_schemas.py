@@ -130,3 +130,57 @@ class Attainment(PeriodInfo):
     groups: list[AttainmentFigures] = Field(
         description="Per region (by code) or per owner (largest target, then won, then id); empty for group_by=none."
     )
+
+
+class HealthReason(BaseModel):
+    rule: str = Field(description="The rule broken (deal_health_rules.rule).")
+    severity: Literal["amber", "red"]
+    measure: str = Field(description="What the rule measures (docs/metrics.md 12.3).")
+    value: float = Field(description="The deal's measure now, rounded to 2 decimals (days are UTC, fractional).")
+    comparison: Literal[">", ">=", "<", "<="]
+    threshold: float
+    description: str
+
+
+class DealHealth(BaseModel):
+    model_config = _examples(
+        {
+            "status": "red",
+            "reasons": [
+                {
+                    "rule": "past_close_date",
+                    "severity": "red",
+                    "measure": "days_past_close",
+                    "value": 12.0,
+                    "comparison": ">",
+                    "threshold": 0.0,
+                    "description": "Still open after its closing date (before today, UTC).",
+                }
+            ],
+        }
+    )
+    status: Literal["green", "amber", "red"] = Field(
+        description="red if it breaks a red rule, else amber if it breaks any rule, else green."
+    )
+    reasons: list[HealthReason] = Field(description="The rules it breaks now: red first, then by rule name.")
+
+
+class AttentionItem(BaseModel):
+    id: ZohoId
+    deal_name: str | None
+    region: str
+    pipeline: str | None
+    stage: str
+    owner_id: ZohoId | None
+    owner_name: str | None
+    amount_home: Decimal | None
+    closing_date: date | None
+    amount_at_risk: Decimal = Field(description="amount_home of the deal (0 when it has none).")
+    health: DealHealth
+
+
+class AttentionPage(BaseModel):
+    items: list[AttentionItem] = Field(description="Open deals breaking at least one rule, in the requested order.")
+    page_size: int
+    has_more: bool
+    next_cursor: str | None = Field(description="Pass as `cursor` (with the same sort) for the next page.")

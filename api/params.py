@@ -160,3 +160,22 @@ class ForecastParams(_PeriodParams):
 
 class AttainmentParams(_PeriodParams):
     pass
+
+
+AttentionSort = Literal["-amount_at_risk", "amount_at_risk"]
+
+
+class AttentionParams(DealFilters):
+    health: Literal["any", "red", "amber"] = Field(
+        "any", description="Which deals: any that breaks a rule (default), red ones or amber ones."
+    )
+    rule: QueryText | None = Field(None, description="Only deals breaking this rule (a deal_health_rules.rule).")
+    sort: AttentionSort = Field("-amount_at_risk", description="By amount at risk, largest first by default.")
+    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description=f"At most {MAX_PAGE_SIZE}.")
+    cursor: CursorParam | None = Field(None, description="`next_cursor` of the previous page (same sort).")
+
+    @model_validator(mode="after")
+    def _cursor_matches_sort(self) -> AttentionParams:
+        if self.cursor is not None and (self.cursor.sort != self.sort or self.cursor.phase != 0):
+            raise ValueError(f"cursor: belongs to sort={self.cursor.sort}, not sort={self.sort}")
+        return self

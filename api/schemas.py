@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.insight_schemas import DealHealth
 from api.scalars import ID_EXAMPLE, ZohoId
 
 Source = Literal["mart", "deals", "mart+deals"]
@@ -359,6 +360,13 @@ class DealOut(BaseModel):
     created_time: datetime | None
     modified_time: datetime | None
     region: str
+    health: DealHealth | None = Field(
+        None, description="Open deals: green / amber / red with the rules broken (v_deal_health); null when closed."
+    )
+
+
+# The fields of a deal row (the `deals` columns the API serves); `health` comes from the health views.
+DEAL_ROW_FIELDS = tuple(name for name in DealOut.model_fields if name != "health")
 
 
 class DealPage(BaseModel):

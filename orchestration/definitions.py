@@ -11,6 +11,7 @@ import dagster as dg
 
 from orchestration.assets.deals import deal_stage_history, deals
 from orchestration.assets.dimensions import crm_users, currencies, pipeline_stages, regions
+from orchestration.assets.health import deal_health
 from orchestration.assets.reporting import build_deal_snapshots, deal_snapshots, pipeline_metrics
 from orchestration.checks import DEAL_CHECKS
 from orchestration.jobs import deal_snapshots_job, zoho_full_reconcile, zoho_sync
@@ -22,7 +23,17 @@ from pipeline_pulse.core.config import Settings
 from pipeline_pulse.core.settings import get_settings
 from pipeline_pulse.core.startup import settings_or_exit
 
-ASSETS = [regions, crm_users, pipeline_stages, currencies, deals, deal_stage_history, pipeline_metrics, deal_snapshots]
+ASSETS = [
+    regions,
+    crm_users,
+    pipeline_stages,
+    currencies,
+    deals,
+    deal_stage_history,
+    pipeline_metrics,
+    deal_snapshots,
+    deal_health,
+]
 
 
 def build_definitions(

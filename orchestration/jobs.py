@@ -9,11 +9,12 @@ import dagster as dg
 
 from orchestration.assets.deals import deal_stage_history, deals
 from orchestration.assets.dimensions import crm_users, currencies, pipeline_stages, regions
+from orchestration.assets.health import deal_health
 from orchestration.assets.reporting import deal_snapshots, pipeline_metrics
 
 ZOHO_CONCURRENCY_TAGS = {"dagster/concurrency_key": "zoho_sync"}
 SYNC_SELECTION = dg.AssetSelection.assets(
-    regions, crm_users, pipeline_stages, currencies, deals, deal_stage_history, pipeline_metrics
+    regions, crm_users, pipeline_stages, currencies, deals, deal_stage_history, pipeline_metrics, deal_health
 )
 
 zoho_sync = dg.define_asset_job(
@@ -21,7 +22,8 @@ zoho_sync = dg.define_asset_job(
     selection=SYNC_SELECTION,
     tags=ZOHO_CONCURRENCY_TAGS,
     executor_def=dg.in_process_executor,
-    description="Incremental sync: dimensions, deals changed since the cursor, deletions, stage history, metrics mart.",
+    description="Incremental sync: dimensions, deals changed since the cursor, deletions, stage history, metrics mart, "
+    "deal health.",
 )
 zoho_full_reconcile = dg.define_asset_job(
     "zoho_full_reconcile",

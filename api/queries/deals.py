@@ -15,7 +15,8 @@ from api.cursor import DealCursor
 from api.errors import ApiError
 from api.params import DealListParams, DealSort
 from api.queries.conditions import DEALS, Shape, compile_filters, conditions
-from api.schemas import DealDetail, DealOut, DealPage, StageHistoryOut
+from api.queries.health import health_of
+from api.schemas import DEAL_ROW_FIELDS, DealDetail, DealOut, DealPage, StageHistoryOut
 from api.scope import RegionScope
 from pipeline_pulse.models import Deal, DealStageHistory
 
@@ -29,7 +30,7 @@ _SORT_COLUMNS = {
 
 
 # Exactly the response fields, as Core columns: no ORM entities per row, and never the `raw` Zoho record.
-_DEAL_COLUMNS: list[KeyedColumnElement[object]] = [Deal.__table__.c[name] for name in DealOut.model_fields]
+_DEAL_COLUMNS: list[KeyedColumnElement[object]] = [Deal.__table__.c[name] for name in DEAL_ROW_FIELDS]
 _HISTORY_COLUMNS: list[KeyedColumnElement[object]] = [
     DealStageHistory.__table__.c[name] for name in StageHistoryOut.model_fields
 ]
@@ -106,8 +107,9 @@ async def list_deals(connection: AsyncConnection, scope: RegionScope, params: De
     rows = await _rows_after(connection, shape, values, params.sort, params.cursor, params.page_size + 1)
     items = rows[: params.page_size]
     next_cursor = _cursor_at(params.sort, items[-1]).encode() if len(rows) > params.page_size else None
+    health = await health_of(connection, [row.id for row in items if row.deal_status == "open"])
     return DealPage(
-        items=_DEAL_LIST.validate_python(items, from_attributes=True),
+        items=_DEAL_LIST.validate_python([{**row._mapping, "health": health.get(row.id)} for row in items]),
         page_size=params.page_size,
         has_more=next_cursor is not None,
         next_cursor=next_cursor,
@@ -147,7 +149,9 @@ async def get_deal(connection: AsyncConnection, scope: RegionScope, deal_id: int
             .order_by(DealStageHistory.entered_at, DealStageHistory.id)
         )
     ).all()
+    health = await health_of(connection, [deal_id] if deal.deal_status == "open" else [])
     return DealDetail(
-        **DealOut.model_validate(deal).model_dump(),
+        **DealOut.model_validate(deal).model_dump(exclude={"health"}),
+        health=health.get(deal_id),
         stage_history=[StageHistoryOut.model_validate(entry) for entry in history],
     )

@@ -16,7 +16,7 @@ from api.queries import deals as deal_queries
 from api.response_cache import respond
 from api.routers.common import AUTH_ERRORS
 from api.scalars import ZohoIdParam
-from api.schemas import DealDetail, DealOut, DealPage, ErrorBody
+from api.schemas import DEAL_ROW_FIELDS, DealDetail, DealOut, DealPage, ErrorBody
 from api.scope import RegionScope
 
 router = APIRouter(prefix="/deals", tags=["deals"], responses=AUTH_ERRORS)
@@ -42,7 +42,7 @@ async def list_deals(
 
 
 async def _deals_csv(engine: AsyncEngine, scope: RegionScope, params: DealListParams) -> AsyncIterator[str]:
-    writer = CsvWriter(DealOut)
+    writer = CsvWriter(DealOut, DEAL_ROW_FIELDS)  # health is not a deal column
     yield writer.header()
     async for rows in deal_queries.deal_rows(engine, scope, params):
         yield writer.chunk(rows)

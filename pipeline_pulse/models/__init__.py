@@ -18,6 +18,13 @@ from pipeline_pulse.models.dimensions import (
     PipelineStage,
     Region,
 )
+from pipeline_pulse.models.health import (
+    HEALTH_COMPARISONS,
+    HEALTH_MEASURES,
+    HEALTH_SEVERITIES,
+    DealHealthRule,
+    StageDuration,
+)
 from pipeline_pulse.models.sync import RejectedRecord, SyncState, WarehouseDataVersion
 from pipeline_pulse.models.targets import SalesTarget
 from pipeline_pulse.models.tokens import ZohoCreditLedger, ZohoOAuthToken
@@ -27,6 +34,9 @@ UNASSIGNED_REGION = "Unassigned"
 __all__ = [
     "DEAL_STATUSES",
     "FORECAST_TYPES",
+    "HEALTH_COMPARISONS",
+    "HEALTH_MEASURES",
+    "HEALTH_SEVERITIES",
     "UNASSIGNED_REGION",
     "VERSION_PRODUCERS",
     "Base",
@@ -34,6 +44,7 @@ __all__ = [
     "CrmUser",
     "Currency",
     "Deal",
+    "DealHealthRule",
     "DealSnapshot",
     "DealStageHistory",
     "DealVersion",
@@ -42,6 +53,7 @@ __all__ = [
     "Region",
     "RejectedRecord",
     "SalesTarget",
+    "StageDuration",
     "SyncState",
     "UTCDateTime",
     "WarehouseDataVersion",

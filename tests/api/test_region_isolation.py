@@ -57,7 +57,14 @@ def test_no_endpoint_leaks_outside_the_scope(
     if region is not None:
         params["region"] = region
     if region is not None and region not in allowed:
-        for path in ["/metrics/summary", "/metrics/by-region", "/deals", "/regions", "/sync/status"]:
+        for path in [
+            "/metrics/summary",
+            "/metrics/by-region",
+            "/deals",
+            "/deals/attention",
+            "/regions",
+            "/sync/status",
+        ]:
             assert seeded_api.get(V1 + path, params=params, **auth).status_code == 403
         for path in ["/metrics/forecast", "/metrics/attainment"]:
             assert seeded_api.get(V1 + path, params={**params, "period": "2026-Q1"}, **auth).status_code == 403
@@ -89,6 +96,10 @@ def test_no_endpoint_leaks_outside_the_scope(
         grouped = seeded_api.get(V1 + path, params={**filters, "deal_status": "all"}, **auth).json()
         assert sum(item["deal_count"] for item in grouped["items"]) == len(expected)
 
+    # Every open deal of the reference warehouse breaks no_activity (modified in early 2026), so the attention
+    # list is exactly the open deals in scope.
+    attention = seeded_api.get(f"{V1}/deals/attention", params={**filters, "page_size": 200}, **auth).json()
+    assert sorted(item["id"] for item in attention["items"]) == sorted(str(row["id"]) for row in expected_open)
     deals = seeded_api.get(f"{V1}/deals", params={**filters, "page_size": 200}, **auth).json()
     assert seeded_api.get(f"{V1}/deals", params={**filters, "page_size": 200}, **auth).json() == deals  # a hit
     assert sorted(int(item["id"]) for item in deals["items"]) == sorted(row["id"] for row in expected)

@@ -31,6 +31,7 @@ EXPECTED_ASSETS = {
     "deal_stage_history",
     "pipeline_metrics",
     "deal_snapshots",
+    "deal_health",
 }
 EXPECTED_CHECKS = {
     "deals_unique_ids",

@@ -1,0 +1,129 @@
+"""Deal health from the rule-engine views (pipeline_pulse/insight/health.py): the attention list and the
+`health` of deals on /deals and /deals/{id}. Each answer is ONE statement (deals and their reasons together),
+so every figure of it is evaluated at the same instant."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from api.cursor import DealCursor
+from api.errors import ApiError
+from api.insight_schemas import AttentionItem, AttentionPage, DealHealth, HealthReason
+from api.params import AttentionParams
+from api.queries.conditions import FilterColumns, where
+from api.scope import RegionScope
+from pipeline_pulse.insight.health import V_DEAL_HEALTH as H
+from pipeline_pulse.insight.health import V_DEAL_HEALTH_REASONS as R
+from pipeline_pulse.models import DealHealthRule
+
+HEALTH = FilterColumns(
+    name="v_deal_health",
+    region=H.c.region,
+    owner_id=H.c.owner_id,
+    pipeline=H.c.pipeline,
+    stage=H.c.stage,
+    deal_status=H.c.deal_status,
+    closing=H.c.closing_date,
+)
+_REASON_COLUMNS = (R.c.rule, R.c.severity, R.c.measure, R.c.value, R.c.comparison, R.c.threshold, R.c.description)
+_SEVERITY_ORDER = {"red": 0, "amber": 1}
+
+
+def _with_reasons(page: Select[Any], descending: bool = False) -> Select[Any]:
+    """The page's rows in (amount at risk, id) order, each joined to its reasons (one row per reason; a deal
+    without any once)."""
+    deals = page.subquery("page")
+    statement = select(deals, *(c.label(f"reason_{c.key}") for c in _REASON_COLUMNS)).outerjoin(
+        R, R.c.deal_id == deals.c.deal_id
+    )
+    if "amount_at_risk" not in deals.c:
+        return statement
+    keys = (deals.c.amount_at_risk, deals.c.deal_id)
+    return statement.order_by(*(key.desc() if descending else key for key in keys))
+
+
+def _health(status: str, rows: Iterable[Any]) -> DealHealth:
+    reasons = [
+        HealthReason(
+            rule=row.reason_rule,
+            severity=row.reason_severity,
+            measure=row.reason_measure,
+            value=round(float(row.reason_value), 2),
+            comparison=row.reason_comparison,
+            threshold=float(row.reason_threshold),
+            description=row.reason_description,
+        )
+        for row in rows
+        if row.reason_rule is not None
+    ]
+    reasons.sort(key=lambda reason: (_SEVERITY_ORDER[reason.severity], reason.rule))
+    return DealHealth(status=status, reasons=reasons)  # type: ignore[arg-type]
+
+
+def _grouped(rows: Sequence[Any]) -> dict[int, list[Any]]:
+    by_deal: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_deal[int(row.deal_id)].append(row)
+    return by_deal
+
+
+async def health_of(connection: AsyncConnection, deal_ids: Iterable[int]) -> dict[int, DealHealth]:
+    """The health of these deals (open live ones; others are absent from the result)."""
+    ids = sorted(set(deal_ids))
+    if not ids:
+        return {}
+    page = select(H.c.deal_id, H.c.health).where(H.c.deal_id.in_(ids))
+    rows = (await connection.execute(_with_reasons(page))).all()
+    return {deal_id: _health(group[0].health, group) for deal_id, group in _grouped(rows).items()}
+
+
+async def _known_rules(connection: AsyncConnection) -> list[str]:
+    return list((await connection.scalars(select(DealHealthRule.rule).distinct().order_by(DealHealthRule.rule))).all())
+
+
+async def attention(connection: AsyncConnection, scope: RegionScope, params: AttentionParams) -> AttentionPage:
+    """Open deals in scope that break a rule, by amount at risk (then id), one keyset page."""
+    conditions: list[ColumnElement[bool]] = [where(HEALTH, scope, params.only_filters())]
+    conditions.append(H.c.health != "green" if params.health == "any" else H.c.health == params.health)
+    if params.rule is not None:
+        known = await _known_rules(connection)
+        if params.rule not in known:
+            raise ApiError(422, "validation_error", f"rule: unknown rule {params.rule!r}; known: {', '.join(known)}")
+        conditions.append(H.c.deal_id.in_(select(R.c.deal_id).where(R.c.rule == params.rule)))
+    descending = params.sort.startswith("-")
+    position = tuple_(H.c.amount_at_risk, H.c.deal_id)
+    if params.cursor is not None:
+        mark = tuple_(params.cursor.value, params.cursor.last_id)  # type: ignore[arg-type]
+        conditions.append(position < mark if descending else position > mark)
+    order = [H.c.amount_at_risk.desc(), H.c.deal_id.desc()] if descending else [H.c.amount_at_risk, H.c.deal_id]
+    page = select(H).where(*conditions).order_by(*order).limit(params.page_size + 1)
+    rows = (await connection.execute(_with_reasons(page, descending))).all()
+    grouped = _grouped(rows)
+    items = [
+        AttentionItem(
+            id=deal_id,
+            deal_name=group[0].deal_name,
+            region=group[0].region,
+            pipeline=group[0].pipeline,
+            stage=group[0].stage,
+            owner_id=group[0].owner_id,
+            owner_name=group[0].owner_name,
+            amount_home=group[0].amount_home,
+            closing_date=group[0].closing_date,
+            amount_at_risk=Decimal(str(group[0].amount_at_risk)).quantize(Decimal("0.01")),
+            health=_health(group[0].health, group),
+        )
+        for deal_id, group in grouped.items()
+    ]
+    more = len(items) > params.page_size
+    items = items[: params.page_size]
+    next_cursor = (
+        DealCursor(params.sort, 0, items[-1].amount_at_risk, int(items[-1].id)).encode() if more and items else None
+    )
+    return AttentionPage(items=items, page_size=params.page_size, has_more=more, next_cursor=next_cursor)
