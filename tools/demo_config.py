@@ -1,14 +1,8 @@
-"""What the demo runs with: ports, data-set size, paths and the warehouse URL, all from environment variables.
+"""What the demo runs with: ports, data-set size, paths and the warehouse URL.
 
-| variable | meaning | default |
-|---|---|---|
-| `DEMO_API_PORT`, `DEMO_DAGSTER_PORT`, `DEMO_SANDBOX_PORT` | ports on 127.0.0.1 | 8000, 3000, 8900 |
-| `DEMO_DEALS`, `DEMO_SEED` | size and seed of the sandbox data set | 20000, 7 |
-| `DEMO_HISTORY_DAYS` | days of history simulated before "ready" (one snapshot partition per day) | 60 |
-| `DEMO_RUN_DIR` | demo state: markers, sandbox state, logs | `.run` |
-| `DEMO_DAGSTER_HOME` | Dagster instance directory (runs, event logs) | `.dagster_home` |
-| `DATABASE_URL` | the warehouse | `sqlite:///./pipeline_pulse.db` |
-| `CORS_ORIGINS` | browser origins the API allows (JSON list) | local dev servers, `DEV_CORS_ORIGINS` |
+The `DEMO_*` variables are `DemoSettings` and the warehouse is `DATABASE_URL`, both in
+pipeline_pulse/core/config.py (the README's configuration table lists them). Children get `CORS_ORIGINS`
+defaulting to the local frontend dev servers (`DEV_CORS_ORIGINS`).
 
 Every child runs with `APP_ENV=development` and the development keys of the run directory
 (`DEMO_RUN_DIR/dev-keys.env`: a random `JWT_SECRET` and `TOKEN_ENCRYPTION_KEY`, created on the first run and
@@ -28,10 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
+from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
+from pipeline_pulse.core.config import (
+    DEFAULT_DATABASE_URL,
+    ConfigurationError,
+    DemoSettings,
+    describe_validation_error,
+    env_name,
+)
+from pipeline_pulse.core.settings import read_environment
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DATABASE_URL = "sqlite:///./pipeline_pulse.db"
 HOST = "127.0.0.1"
 # The sandbox's OAuth client (its defaults): the demo's pipeline authenticates with these.
 SANDBOX_CLIENT = {
@@ -68,21 +71,7 @@ class DemoConfigError(ValueError):
     """A DEMO_* variable is not usable; the message names it."""
 
 
-def _int_env(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise DemoConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if not minimum <= value <= maximum:
-        raise DemoConfigError(f"{name} must be between {minimum} and {maximum}, got {value}")
-    return value
-
-
-def _path_env(env: Mapping[str, str], name: str, default: str) -> Path:
-    path = Path(env.get(name, "").strip() or default)
+def _absolute(path: Path) -> Path:
     return path if path.is_absolute() else REPO_ROOT / path
 
 
@@ -110,17 +99,29 @@ class DemoConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DemoConfig:
-        env = os.environ if env is None else env
+        """From the environment (and `.env`), or only from `env` when given (tests)."""
+        try:
+            if env is None:
+                demo, database_url = DemoSettings(), read_environment().database_url
+            else:
+                names = {env_name(DemoSettings, field): field for field in DemoSettings.model_fields}
+                given = {names[key]: value for key, value in env.items() if key in names and value.strip()}
+                demo = DemoSettings.model_validate(given)
+                database_url = env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+        except ValidationError as exc:
+            raise DemoConfigError(describe_validation_error(exc)) from None
+        except ConfigurationError as exc:
+            raise DemoConfigError(str(exc)) from None
         return cls(
-            api_port=_int_env(env, "DEMO_API_PORT", 8000, 1, 65535),
-            dagster_port=_int_env(env, "DEMO_DAGSTER_PORT", 3000, 1, 65535),
-            sandbox_port=_int_env(env, "DEMO_SANDBOX_PORT", 8900, 1, 65535),
-            deals=_int_env(env, "DEMO_DEALS", 20_000, 10, 5_000_000),
-            seed=_int_env(env, "DEMO_SEED", 7, 0, 2**31),
-            history_days=_int_env(env, "DEMO_HISTORY_DAYS", 60, 0, 365),
-            run_dir=_path_env(env, "DEMO_RUN_DIR", ".run"),
-            dagster_home=_path_env(env, "DEMO_DAGSTER_HOME", ".dagster_home"),
-            database_url=_absolute_sqlite(env.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL),
+            api_port=demo.api_port,
+            dagster_port=demo.dagster_port,
+            sandbox_port=demo.sandbox_port,
+            deals=demo.deals,
+            seed=demo.seed,
+            history_days=demo.history_days,
+            run_dir=_absolute(demo.run_dir),
+            dagster_home=_absolute(demo.dagster_home),
+            database_url=_absolute_sqlite(database_url),
         )
 
     @property

@@ -2,7 +2,7 @@
 
 `Settings` holds what every process shares; `ApiSettings` (prefix `API_`), `EtlSettings` (prefix `ETL_`) and
 `PipelineSettings` are its per-area parts, read from the same environment and `.env` (`settings.api`,
-`settings.etl`, `settings.pipeline`). Nothing here
+`settings.etl`, `settings.pipeline`); `DemoSettings` (`DEMO_*`) is read by `make run` only. Nothing here
 reads anything at import time: `pipeline_pulse.core.settings.load_settings()` builds them, overlays the
 production secret and runs `check_complete()`. To add a setting: add a typed field with a `description` to
 the class of its area, then run `python -m tools.settings_doc` (the README table is generated from here).
@@ -186,6 +186,23 @@ class PipelineSettings(BaseSettings):
         if len(value.split()) != 5:
             raise ValueError("must be a 5-field cron expression, e.g. '30 2 * * *'")
         return " ".join(value.split())
+
+
+class DemoSettings(BaseSettings):
+    """`make run` (tools/run_demo.py): ports on 127.0.0.1, the sandbox data set, where the demo keeps its state."""
+
+    model_config = SettingsConfigDict(**_ENV_FILE, env_prefix="DEMO_")
+
+    api_port: int = Field(default=8000, ge=1, le=65535, description="`make run`: the API's port")
+    dagster_port: int = Field(default=3000, ge=1, le=65535, description="`make run`: the Dagster UI's port")
+    sandbox_port: int = Field(default=8900, ge=1, le=65535, description="`make run`: the Zoho sandbox's port")
+    deals: int = Field(default=20_000, ge=10, le=5_000_000, description="`make run`: deals in the sandbox data set")
+    seed: int = Field(default=7, ge=0, le=2**31, description="`make run`: seed of the sandbox data set")
+    history_days: int = Field(
+        default=60, ge=0, le=365, description="`make run`: days of simulated history (one snapshot partition each)"
+    )
+    run_dir: Path = Field(default=Path(".run"), description="`make run`: its state (markers, dev keys, logs)")
+    dagster_home: Path = Field(default=Path(".dagster_home"), description="`make run`: Dagster's instance directory")
 
 
 class Settings(BaseSettings):
@@ -392,7 +409,7 @@ class Settings(BaseSettings):
         return type(self).model_validate(merged)
 
 
-AREA_SETTINGS: tuple[type[BaseSettings], ...] = (Settings, ApiSettings, EtlSettings, PipelineSettings)
+AREA_SETTINGS: tuple[type[BaseSettings], ...] = (Settings, ApiSettings, EtlSettings, PipelineSettings, DemoSettings)
 
 
 def env_name(model: type[BaseSettings], field: str) -> str:

@@ -59,14 +59,27 @@ def test_children_run_in_development_with_the_run_directory_s_own_random_keys(tm
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("DEMO_API_PORT", "eighty", "must be an integer"),
-        ("DEMO_DEALS", "0", "must be between"),
-        ("DEMO_HISTORY_DAYS", "999", "must be between"),
+        ("DEMO_API_PORT", "eighty", "valid integer"),
+        ("DEMO_DEALS", "0", "greater than or equal to 10"),
+        ("DEMO_HISTORY_DAYS", "999", "less than or equal to 365"),
     ],
 )
 def test_config_rejects_bad_values(name: str, value: str, message: str) -> None:
-    with pytest.raises(DemoConfigError, match=f"{name} {message}"):
+    with pytest.raises(DemoConfigError, match=f"^{name}: .*{message}"):
         DemoConfig.from_env({name: value})
+
+
+def test_the_environment_is_read_through_the_settings_classes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # no .env
+    monkeypatch.setenv("DEMO_API_PORT", "18123")
+    monkeypatch.setenv("DEMO_RUN_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    config = DemoConfig.from_env()
+    assert (config.api_port, config.run_dir) == (18123, tmp_path / "state")
+    assert config.database_url == f"sqlite:///{tmp_path / 'w.db'}"
+    monkeypatch.setenv("DEMO_SEED", "-1")
+    with pytest.raises(DemoConfigError, match=r"^DEMO_SEED: "):
+        DemoConfig.from_env()
 
 
 def test_marker_round_trip_and_history_ends_yesterday(tmp_path: Path) -> None:
