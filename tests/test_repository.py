@@ -54,5 +54,16 @@ def test_architecture_page_lists_every_module() -> None:
     assert not missing, f"add these to docs/architecture.md (one line each): {missing}"
 
 
+def test_architecture_page_names_every_doc_and_test_folder() -> None:
+    page = (REPO / "docs" / "architecture.md").read_text(encoding="utf-8")
+    missing = [f"docs/{doc.name}" for doc in sorted((REPO / "docs").glob("*.md")) if doc.name not in page]
+    missing += [
+        f"tests/{d.name}"
+        for d in sorted((REPO / "tests").iterdir())
+        if d.is_dir() and d.name != "__pycache__" and f"tests/{d.name}" not in page
+    ]
+    assert not missing, f"name these in docs/architecture.md: {missing}"
+
+
 def test_readme_links_the_architecture_page() -> None:
     assert "docs/architecture.md" in (REPO / "README.md").read_text(encoding="utf-8")
