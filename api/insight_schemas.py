@@ -184,3 +184,58 @@ class AttentionPage(BaseModel):
     page_size: int
     has_more: bool
     next_cursor: str | None = Field(description="Pass as `cursor` (with the same sort) for the next page.")
+
+
+class StageFigures(BaseModel):
+    stage: str
+    sequence: int | None = Field(description="Position in the pipeline; null for a stage not in it (listed last).")
+    deal_status: Literal["open", "won", "lost"] | None = Field(description="What the stage means; null if unknown.")
+    entered: int = Field(description="Stays that began in the window (a deal entering twice counts twice).")
+    moved_forward: int = Field(description="Of those, the deal's next stage was a later open stage.")
+    moved_back: int = Field(description="... an earlier open stage.")
+    won: int = Field(description="... a won stage.")
+    lost: int = Field(description="... a lost stage.")
+    other: int = Field(description="... the same stage again, or a stage not in the pipeline.")
+    still_in_stage: int = Field(description="... none yet: the deal is still in the stage.")
+    conversion_to_next: float | None = Field(
+        description="(moved_forward + won) / (entered - still_in_stage); null when no stay has ended."
+    )
+    median_days: float | None = Field(description="Median days of the stays that ended (null when none has).")
+    p90_days: float | None = Field(description="90th percentile of the same durations.")
+    stuck_beyond_sla: int = Field(description="Open deals in the stage now that break the stage_sla rule.")
+    closing_date_slips: int = Field(description="Closing-date pushes made while in the stage, within the window.")
+
+
+class StageAnalytics(BaseModel):
+    model_config = _examples(
+        {
+            "pipeline": "Standard",
+            "from_date": "2026-01-01",
+            "to_date": "2026-03-31",
+            "source": "deal_stage_history+deal_versions+v_deal_health",
+            "stages": [
+                {
+                    "stage": "Qualification",
+                    "sequence": 1,
+                    "deal_status": "open",
+                    "entered": 10,
+                    "moved_forward": 6,
+                    "moved_back": 0,
+                    "won": 0,
+                    "lost": 2,
+                    "other": 0,
+                    "still_in_stage": 2,
+                    "conversion_to_next": 0.75,
+                    "median_days": 6.5,
+                    "p90_days": 14.2,
+                    "stuck_beyond_sla": 1,
+                    "closing_date_slips": 3,
+                }
+            ],
+        }
+    )
+    pipeline: str
+    from_date: date | None = Field(description="Window start (UTC day, the `from` parameter); null = no start.")
+    to_date: date | None = Field(description="Window end (UTC day, inclusive; the `to` parameter); null = no end.")
+    source: Literal["deal_stage_history+deal_versions+v_deal_health"]
+    stages: list[StageFigures] = Field(description="The pipeline's stages in sequence, then any other stage entered.")

@@ -17,7 +17,7 @@ from api.errors import install_error_handlers
 from api.log_safety import SafeFormatter
 from api.middleware import DropAll, RequestIdLogFilter, RequestIdMiddleware
 from api.response_cache import CacheConfig, ResponseCache, version_poller
-from api.routers import attention, deals, forecast, health, metrics, reference
+from api.routers import attention, deals, forecast, health, metrics, reference, stage_analytics
 from api.security import TokenVerifier
 from api.strict_query import reject_unknown_query_parameters
 from pipeline_pulse.core.config import Settings
@@ -131,6 +131,7 @@ def create_app(
     v1 = APIRouter(prefix=API_PREFIX, dependencies=[Depends(reject_unknown_query_parameters)])
     v1.include_router(metrics.router)
     v1.include_router(forecast.router)
+    v1.include_router(stage_analytics.router)
     v1.include_router(attention.router)  # before deals: /deals/attention is not a deal id
     v1.include_router(deals.router)
     v1.include_router(reference.router)

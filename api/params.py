@@ -179,3 +179,7 @@ class AttentionParams(DealFilters):
         if self.cursor is not None and (self.cursor.sort != self.sort or self.cursor.phase != 0):
             raise ValueError(f"cursor: belongs to sort={self.cursor.sort}, not sort={self.sort}")
         return self
+
+
+class StageAnalyticsParams(FunnelParams):
+    """The funnel's parameters: the pipeline, and the days stays began (`from` / `to`, both optional)."""

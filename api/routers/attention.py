@@ -15,9 +15,9 @@ from api.insight_schemas import AttentionPage
 from api.params import AttentionParams
 from api.queries import health as health_queries
 from api.response_cache import respond
-from api.routers.common import AUTH_ERRORS
+from api.routers.common import CONDITIONAL_RESPONSES
 
-router = APIRouter(prefix="/deals", tags=["deals"], responses=AUTH_ERRORS)
+router = APIRouter(prefix="/deals", tags=["deals"], responses=CONDITIONAL_RESPONSES)
 
 
 @router.get(

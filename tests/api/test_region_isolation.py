@@ -123,6 +123,9 @@ def test_no_endpoint_leaks_outside_the_scope(
     for key, day in (("start", date(2026, 1, 31)), ("end", date(2026, 2, 28))):
         assert Decimal(movement[key]) == sum((row["amount_home"] for row in open_at(day)), Decimal(0))
 
+    stages = seeded_api.get(f"{V1}/metrics/stages", params={**filters, "pipeline": "Standard"}, **auth).json()
+    in_scope = {row["id"] for row in expected if row["pipeline"] == "Standard"}
+    assert sum(stage["entered"] for stage in stages["stages"]) == sum(h["deal_id"] in in_scope for h in HISTORY_ROWS)
     funnel = seeded_api.get(f"{V1}/metrics/funnel", params={**filters, "pipeline": "Standard"}, **auth).json()
     expected_ids = {row["id"] for row in expected}
     reached = {h["deal_id"] for h in HISTORY_ROWS if h["deal_id"] in expected_ids and h["stage"] in FUNNEL_STAGES}

@@ -19,6 +19,10 @@ from tests.fixtures.api import deal_row
 BASE = 4_876_876_000_200_000_000
 STAGE_PROBABILITY = {"Qualification": 10, "Proposal": 50, "Negotiation": 80}
 PIPELINES = ("Standard", "Renewals")
+CLOSED_STAGES = (
+    ("Closed Won", 4, 100, "Closed Won", "Closed", "won"),
+    ("Closed Lost", 5, 0, "Closed Lost", "Omitted", "lost"),
+)
 DEFAULT_RULES = {  # rule -> (measure, comparison, threshold, severity): the seeded defaults of migration 0011
     "past_close_date": ("days_past_close", ">", 0, "red"),
     "no_activity": ("days_since_touch", ">", 30, "amber"),
@@ -96,6 +100,20 @@ def load(engine: Engine, world: HealthWorld, now: datetime) -> None:
                 }
                 for pipeline in PIPELINES
                 for sequence, (stage, probability) in enumerate(STAGE_PROBABILITY.items(), 1)
+            ]
+            + [
+                {
+                    "pipeline": pipeline,
+                    "stage": stage,
+                    "sequence": sequence,
+                    "probability": probability,
+                    "forecast_type": forecast_type,
+                    "forecast_category": category,
+                    "deal_status": status,
+                    "is_active": True,
+                }
+                for pipeline in PIPELINES
+                for stage, sequence, probability, forecast_type, category, status in CLOSED_STAGES
             ],
         )
         deals = [
