@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from playwright.sync_api import Browser, Page
 from sqlalchemy import Engine, insert
 
 from pipeline_pulse.core.db import create_sync_engine
-from pipeline_pulse.models import Deal
+from pipeline_pulse.models import Deal, SalesTarget
 from tests.fixtures.api import api_settings, deal_row, make_token, seed_reference_warehouse, serve
 
 pytestmark = [pytest.mark.browser]
@@ -28,6 +29,20 @@ pytestmark = [pytest.mark.browser]
 BIG_ID = 4876876000100012985
 HEADLINE = ["open_pipeline", "weighted_pipeline", "win_rate_by_count", "sales_velocity_per_day", "stale_open_deals"]
 RAISES, LOWERS = ("new", "increased", "pulled_in"), ("decreased", "won", "lost", "removed", "pushed_out")
+TARGETS = [
+    {
+        "period": "2026-Q1",
+        "period_start": date(2026, 1, 1),
+        "period_end": date(2026, 3, 31),
+        "region": region,
+        "owner_id": None,
+        "amount_home": Decimal(amount),
+        "source": "tests",
+        "loaded_at": datetime(2025, 12, 1, tzinfo=UTC),
+    }
+    for region, amount in (("APAC", "10000.00"), ("EMEA", "3000.00"))
+]
+ATTAINMENT = ("target", "won_to_date", "attainment", "gap", "open_pipeline", "weighted_pipeline", "coverage")
 
 
 @pytest.fixture
@@ -61,8 +76,9 @@ class Served:
 def served(fresh_postgres_url: str) -> Iterator[Served]:
     engine: Engine = create_sync_engine(fresh_postgres_url)
     seed_reference_warehouse(engine)
-    with engine.begin() as conn:  # an id beyond 2^53 in the deals table and the CSV
+    with engine.begin() as conn:  # an id beyond 2^53 in the deals table and the CSV; 2026-Q1 targets
         conn.execute(insert(Deal), [deal_row(BIG_ID, region="APAC", amount_home="55.00", probability=50)])
+        conn.execute(insert(SalesTarget), TARGETS)
         from pipeline_pulse.warehouse.metrics_mart import refresh_pipeline_metrics
 
         refresh_pipeline_metrics(conn)
@@ -213,3 +229,53 @@ def test_docs_authorize_button_works(served: Served, page: Page, tmp_path: Path)
     page.screenshot(path=str(tmp_path / "docs-authorized.png"), full_page=True)
     assert status.inner_text().strip() == "200"
     assert '"APAC"' in operation.locator(".live-responses-table .microlight").first.inner_text()
+
+
+def _shown_attainment(page: Page) -> dict[str, Decimal | None]:
+    locate = page.locator
+    return {key: _number(locate(f'[data-metric="attainment.{key}"]').get_attribute("data-value")) for key in ATTAINMENT}
+
+
+def _set_period(page: Page, period: str) -> None:
+    page.fill("#attainment-period", period)
+    page.dispatch_event("#attainment-period", "change")
+    page.wait_for_function(f"document.querySelector('#panel-attainment .body').dataset.period === '{period}'")
+
+
+def test_insight_panels_show_the_apis_figures(served: Served, page: Page, tmp_path: Path) -> None:
+    page.goto(f"{served.base}/dashboard#token={served.admin}")
+    _wait_ready(page)
+    _set_period(page, "2026-Q1")
+    attainment = served.api(served.admin, "/metrics/attainment", period="2026-Q1", group_by="region")
+    assert _shown_attainment(page) == {key: _number(attainment["total"][key]) for key in ATTAINMENT}
+    assert _shown_attainment(page)["target"] == Decimal("13000.00")
+    assert _table(page, "#attainment-table", "group") == [group["region"] for group in attainment["groups"]]
+    assert [_number(value) for value in _table(page, "#attainment-table", "coverage")] == [
+        _number(group["coverage"]) for group in attainment["groups"]
+    ]
+    forecast = served.api(served.admin, "/metrics/forecast", period="2026-Q1")
+    assert _table(page, "#forecast-table", "amount") == [row["amount"] for row in forecast["total"]["categories"]]
+
+    attention = served.api(served.admin, "/deals/attention", page_size=15)["items"]
+    assert attention  # the reference deals were last touched in early 2026
+    assert _table(page, "#attention-table", "id") == [item["id"] for item in attention]
+    assert _table(page, "#attention-table", "health") == [item["health"]["status"] for item in attention]
+    assert _table(page, "#attention-table", "amount_at_risk") == [item["amount_at_risk"] for item in attention]
+
+    window = {"from": page.input_value("#stages-from"), "to": page.input_value("#stages-to")}
+    stages = served.api(served.admin, "/metrics/stages", pipeline="Standard", **window)["stages"]
+    assert _table(page, "#stages-table", "stage") == [row["stage"] for row in stages]
+    for column in ("entered", "moved_forward", "won", "still_in_stage", "stuck_beyond_sla"):
+        assert _table(page, "#stages-table", column) == [str(row[column]) for row in stages], column
+    page.screenshot(path=str(tmp_path / "dashboard-insight.png"), full_page=True)
+
+    # Switching the region switches the insight panels too.
+    page.select_option("#region", "EMEA")
+    _wait_ready(page)
+    _set_period(page, "2026-Q1")
+    emea = served.api(served.admin, "/metrics/attainment", period="2026-Q1", group_by="region", region="EMEA")
+    assert _shown_attainment(page) == {key: _number(emea["total"][key]) for key in ATTAINMENT}
+    assert _shown_attainment(page)["target"] == Decimal("3000.00")
+    emea_attention = served.api(served.admin, "/deals/attention", page_size=15, region="EMEA")["items"]
+    assert _table(page, "#attention-table", "id") == [item["id"] for item in emea_attention]
+    page.screenshot(path=str(tmp_path / "dashboard-insight-emea.png"), full_page=True)

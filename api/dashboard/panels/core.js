@@ -116,7 +116,8 @@
       }
       const steps = [["start", Number(movement.start), "total"]];
       for (const key of RAISES) if (key in movement) steps.push([key, Number(movement[key]), "up"]);
-      for (const key of LOWERS) if (key in movement) steps.push([key, -Number(movement[key]), "down"]);
+      // 0 - x, not -x: a zero component is 0, not -0 (which formats as "-0").
+      for (const key of LOWERS) if (key in movement) steps.push([key, 0 - Number(movement[key]), "down"]);
       steps.push(["end", Number(movement.end), "total"]);
       let level = 0;
       const bars = steps.map(([key, value, kind]) => {
@@ -166,7 +167,7 @@
       const answer = await ctx.api("/metrics/movement/deals", { ...params, component });
       const items = answer.items || [];
       target.replaceChildren(
-        ctx.element("h3", {}, `${component}: ${items.length}${answer.next_cursor ? "+" : ""} deals`),
+        ctx.element("h3", {}, `${component}: ${items.length}${answer.next_cursor ? "+" : ""} deal${items.length === 1 && !answer.next_cursor ? "" : "s"}`),
         ctx.table(
           [
             { key: "deal_id", label: "deal", value: (row) => row.deal_id ?? row.id },
