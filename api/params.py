@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 
 from api.cursor import CursorParam
 from api.filters import DealFilters, DealStatusFilter, QueryParams, inverted_range
-from api.scalars import QueryDate, QueryPeriod, QueryText, ZohoIdParam
+from api.scalars import QueryDate, QueryInt, QueryPeriod, QueryText, ZohoIdParam
 
 Interval = Literal["day", "week", "month"]
 ExportFormat = Literal["json", "csv"]
@@ -35,7 +35,7 @@ class SummaryParams(DealFilters):
     as_of: QueryDate | None = Field(
         None, description="Reference day for staleness (default: the mart's refresh day, UTC)."
     )
-    stale_after_days: int = Field(
+    stale_after_days: QueryInt = Field(
         30, ge=1, le=STALE_AFTER_DAYS_MAX, description="Days without change that make a deal stale."
     )
 
@@ -92,7 +92,7 @@ MovementComponent = Literal[
 class MovementDealsParams(MovementParams):
     component: MovementComponent = Field(description="Which component's deals to list.")
     cursor: QueryText | None = Field(None, description="`next_cursor` of the previous page.")
-    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description=f"At most {MAX_PAGE_SIZE}.")
+    page_size: QueryInt = Field(50, ge=1, le=MAX_PAGE_SIZE, description=f"At most {MAX_PAGE_SIZE}.")
 
 
 class FunnelParams(DealFilters):
@@ -112,7 +112,7 @@ class DealListParams(DealFilters):
     sort: DealSort = Field(
         "-id", description="Field, '-' prefix for descending; NULLs last in both directions, id breaks ties."
     )
-    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description=f"At most {MAX_PAGE_SIZE}.")
+    page_size: QueryInt = Field(50, ge=1, le=MAX_PAGE_SIZE, description=f"At most {MAX_PAGE_SIZE}.")
     cursor: CursorParam | None = Field(
         None, description="`next_cursor` of the previous page (same sort); omit for the first page."
     )
@@ -171,7 +171,7 @@ class AttentionParams(DealFilters):
     )
     rule: QueryText | None = Field(None, description="Only deals breaking this rule (a deal_health_rules.rule).")
     sort: AttentionSort = Field("-amount_at_risk", description="By amount at risk, largest first by default.")
-    page_size: int = Field(50, ge=1, le=MAX_PAGE_SIZE, description=f"At most {MAX_PAGE_SIZE}.")
+    page_size: QueryInt = Field(50, ge=1, le=MAX_PAGE_SIZE, description=f"At most {MAX_PAGE_SIZE}.")
     cursor: CursorParam | None = Field(None, description="`next_cursor` of the previous page (same sort).")
 
     @model_validator(mode="after")

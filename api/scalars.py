@@ -1,7 +1,7 @@
 """Scalar types of the API contract: 64-bit ids as strings, query text, calendar dates.
 
 Output: `ZohoId` serializes a bigint as a JSON string (a browser's Number loses digits above 2^53).
-Input: `ZohoIdParam`, `QueryText`, `QueryDate` parse query / path strings strictly; a value they refuse is a 422
+Input: `ZohoIdParam`, `QueryInt`, `QueryText`, `QueryDate` parse query / path strings strictly; a value they refuse is a 422
 that names the parameter (never a database error). Every limit is stated in the OpenAPI schema.
 """
 
@@ -11,7 +11,15 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, PlainSerializer, PlainValidator, StringConstraints, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from pipeline_pulse.insight.periods import PERIOD_FORMATS, PERIOD_PATTERN, Period
@@ -81,6 +89,22 @@ ZohoIdParam = Annotated[
         }
     ),
 ]
+
+
+_INTEGER = re.compile("-?[0-9]+")
+
+
+def reject_lax_integer(value: Any) -> Any:
+    """Query integers are decimal digits only: pydantic's lax int would take ' 1', '+1', '1_000' and '1.0'."""
+    if isinstance(value, str) and not _INTEGER.fullmatch(value):
+        raise PydanticCustomError(
+            "int_format", "must be a whole number in decimal digits (no spaces, '+', separators or decimals)"
+        )
+    return value
+
+
+# Bounds stay on the field (Field(ge=..., le=...)), so they are in the OpenAPI schema and named in the 422.
+QueryInt = Annotated[int, BeforeValidator(reject_lax_integer)]
 
 
 def reject_control_characters(value: str) -> str:

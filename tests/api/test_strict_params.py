@@ -140,3 +140,22 @@ def test_integers_and_literals_are_checked(reference_api: ApiClient) -> None:
     )
     huge = reference_api.get(f"{V1}/metrics/summary", params={"stale_after_days": "9" * 40}, **ADMIN)
     assert _error(huge).startswith("stale_after_days:")
+
+
+@pytest.mark.parametrize("value", [" 1", "1 ", "+1", "1_0", "1.0", "1e1", "0x10", "", "\u0661"])
+@pytest.mark.parametrize(
+    ("path", "name", "others"),
+    [
+        ("/deals", "page_size", {}),
+        ("/deals/attention", "page_size", {}),
+        ("/metrics/summary", "stale_after_days", {}),
+        ("/metrics/movement/deals", "page_size", {"from": "2026-03-01", "to": "2026-03-31", "component": "start"}),
+    ],
+)
+def test_integers_are_decimal_digits_only(
+    reference_api: ApiClient, path: str, name: str, others: dict[str, str], value: str
+) -> None:
+    # pydantic's lax int takes all of these; a query integer is digits only, for every int parameter.
+    message = _error(reference_api.get(f"{V1}{path}", params={**others, name: value}, **ADMIN))
+    assert message.startswith(f"{name}: "), message
+    assert reference_api.get(f"{V1}{path}", params={**others, name: "10"}, **ADMIN).status_code == 200

@@ -12,7 +12,7 @@ import httpx
 from tests.reliability.live import LiveApi
 
 CONTROL_STRINGS = ["Proposal\x00", "\x00", "a\x1bb", "line\nbreak", "tab\there", "\x7f"]
-BAD_INTEGERS = [str(2**63), str(-(2**63) - 1), str(2**64), "1e3", "0x10", "1.5", ""]
+BAD_INTEGERS = [str(2**63), str(-(2**63) - 1), str(2**64), "1e3", "0x10", "1.5", "", " 1", "+1", "1_0", "1.0"]
 BAD_DATES = ["9999-12-31", "0001-01-01", "0", "2026-1-1", "20260101", "2026-02-30", "2026-13-01", "2026-03-01T00:00"]
 OVERFLOWING_IDS = ["9223372036854775808", "18446744073709551616", "-1", "0", "1" * 40]
 
