@@ -14,7 +14,7 @@ from orchestration.assets.dimensions import crm_users, currencies, pipeline_stag
 from orchestration.assets.health import deal_health
 from orchestration.assets.reporting import build_deal_snapshots, deal_snapshots, pipeline_metrics
 from orchestration.checks import DEAL_CHECKS
-from orchestration.jobs import deal_snapshots_job, zoho_full_reconcile, zoho_sync
+from orchestration.jobs import build_jobs
 from orchestration.partitions import snapshots_start
 from orchestration.resources import PipelineSettingsResource, WarehouseResource, ZohoResource
 from orchestration.schedules import build_schedules
@@ -46,11 +46,12 @@ def build_definitions(
     settings = settings or get_settings()
     warehouse = warehouse or WarehouseResource()
     snapshots = build_deal_snapshots(snapshots_start(settings.pipeline, warehouse.url()))
+    jobs = build_jobs(settings.pipeline)
     return dg.Definitions(
         assets=[*(asset for asset in ASSETS if asset is not deal_snapshots), snapshots],
         asset_checks=DEAL_CHECKS,
-        jobs=[zoho_sync, zoho_full_reconcile, deal_snapshots_job],
-        schedules=build_schedules(settings.pipeline),
+        jobs=list(jobs),
+        schedules=build_schedules(settings.pipeline, jobs),
         sensors=[run_failure_alert],
         resources={
             "warehouse": warehouse,

@@ -1,9 +1,16 @@
 """Jobs. Both Zoho jobs share a run-concurrency key (limit 1 in dagster.yaml) so two syncs never overlap.
 
 They run in one process (the in-process executor): their steps wait on Zoho and the database, so a
-subprocess per step (~25 s each here, 15 steps with the checks) would cost far more than it could overlap."""
+subprocess per step (~25 s each here, 15 steps with the checks) would cost far more than it could overlap.
+
+Every job carries `dagster/max_runtime` (PipelineSettings, `*_MAX_RUNTIME_SECONDS`): a statement waiting on a
+frozen database server has no client-side bound, so run monitoring (deploy/dagster*.yaml) fails a run that
+outlives it and frees its slots (docs/production.md). The jobs are built from the settings when the code
+location loads, never at import."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import dagster as dg
 
@@ -11,32 +18,49 @@ from orchestration.assets.deals import deal_stage_history, deals
 from orchestration.assets.dimensions import crm_users, currencies, pipeline_stages, regions
 from orchestration.assets.health import deal_health
 from orchestration.assets.reporting import deal_snapshots, pipeline_metrics
+from pipeline_pulse.core.config import PipelineSettings
 
 ZOHO_CONCURRENCY_TAGS = {"dagster/concurrency_key": "zoho_sync"}
 SYNC_SELECTION = dg.AssetSelection.assets(
     regions, crm_users, pipeline_stages, currencies, deals, deal_stage_history, pipeline_metrics, deal_health
 )
 
-zoho_sync = dg.define_asset_job(
-    "zoho_sync",
-    selection=SYNC_SELECTION,
-    tags=ZOHO_CONCURRENCY_TAGS,
-    executor_def=dg.in_process_executor,
-    description="Incremental sync: dimensions, deals changed since the cursor, deletions, stage history, metrics mart, "
-    "deal health.",
-)
-zoho_full_reconcile = dg.define_asset_job(
-    "zoho_full_reconcile",
-    selection=SYNC_SELECTION,
-    tags=ZOHO_CONCURRENCY_TAGS,
-    executor_def=dg.in_process_executor,
-    config={"ops": {"deals": {"config": {"mode": "full"}}}},
-    description="Nightly: re-read every deal (Bulk Read above the threshold), repair drift, soft-delete deals "
-    "missing from Zoho, then rebuild the mart.",
-)
-deal_snapshots_job = dg.define_asset_job(
-    "deal_snapshots_job",
-    # By key: the code location builds the asset with its own partition start (build_definitions).
-    selection=dg.AssetSelection.assets(deal_snapshots.key),
-    description="Capture one day of deal snapshots (backfillable per partition).",
-)
+MAX_RUNTIME_TAG = "dagster/max_runtime"
+
+
+class Jobs(NamedTuple):
+    zoho_sync: dg.UnresolvedAssetJobDefinition
+    zoho_full_reconcile: dg.UnresolvedAssetJobDefinition
+    deal_snapshots_job: dg.UnresolvedAssetJobDefinition
+
+
+def _max_runtime(seconds: float) -> dict[str, str]:
+    return {MAX_RUNTIME_TAG: str(int(seconds))}
+
+
+def build_jobs(pipeline: PipelineSettings) -> Jobs:
+    zoho_sync = dg.define_asset_job(
+        "zoho_sync",
+        selection=SYNC_SELECTION,
+        tags={**ZOHO_CONCURRENCY_TAGS, **_max_runtime(pipeline.zoho_sync_max_runtime_seconds)},
+        executor_def=dg.in_process_executor,
+        description="Incremental sync: dimensions, deals changed since the cursor, deletions, stage history, metrics "
+        "mart, deal health.",
+    )
+    zoho_full_reconcile = dg.define_asset_job(
+        "zoho_full_reconcile",
+        selection=SYNC_SELECTION,
+        tags={**ZOHO_CONCURRENCY_TAGS, **_max_runtime(pipeline.zoho_reconcile_max_runtime_seconds)},
+        executor_def=dg.in_process_executor,
+        config={"ops": {"deals": {"config": {"mode": "full"}}}},
+        description="Nightly: re-read every deal (Bulk Read above the threshold), repair drift, soft-delete deals "
+        "missing from Zoho, then rebuild the mart.",
+    )
+    deal_snapshots_job = dg.define_asset_job(
+        "deal_snapshots_job",
+        # By key: the code location builds the asset with its own partition start (build_definitions).
+        selection=dg.AssetSelection.assets(deal_snapshots.key),
+        tags=_max_runtime(pipeline.snapshots_max_runtime_seconds),
+        description="Capture one day of deal snapshots (backfillable per partition).",
+    )
+    return Jobs(zoho_sync, zoho_full_reconcile, deal_snapshots_job)

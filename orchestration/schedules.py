@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.jobs import deal_snapshots_job, zoho_full_reconcile, zoho_sync
+from orchestration.jobs import Jobs
 from pipeline_pulse.core.config import PipelineSettings
 
 
@@ -15,24 +15,24 @@ def sync_cron(interval_minutes: int) -> str:
     return "0 * * * *" if interval_minutes == 60 else f"*/{interval_minutes} * * * *"
 
 
-def build_schedules(pipeline: PipelineSettings) -> list[dg.ScheduleDefinition]:
+def build_schedules(pipeline: PipelineSettings, jobs: Jobs) -> list[dg.ScheduleDefinition]:
     zoho_sync_schedule = dg.ScheduleDefinition(
         name="zoho_sync_schedule",
-        job=zoho_sync,
+        job=jobs.zoho_sync,
         cron_schedule=sync_cron(pipeline.zoho_sync_interval_minutes),
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
     zoho_full_reconcile_schedule = dg.ScheduleDefinition(
         name="zoho_full_reconcile_schedule",
-        job=zoho_full_reconcile,
+        job=jobs.zoho_full_reconcile,
         cron_schedule=pipeline.zoho_reconcile_cron,
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
     # One run per day shortly after midnight UTC for the day that just ended.
     deal_snapshots_schedule = dg.build_schedule_from_partitioned_job(
-        deal_snapshots_job,
+        jobs.deal_snapshots_job,
         name="deal_snapshots_schedule",
         hour_of_day=0,
         minute_of_hour=20,

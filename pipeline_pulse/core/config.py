@@ -165,6 +165,17 @@ class PipelineSettings(BaseSettings):
         description="first day of the daily snapshot partitions (YYYY-MM-DD); unset: the history start recorded in "
         "the warehouse, else today",
     )
+    zoho_sync_max_runtime_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="run monitoring fails a zoho_sync run still going after this long (frees its slots)",
+    )
+    zoho_reconcile_max_runtime_seconds: float = Field(
+        default=4 * 3600, gt=0, description="the same bound for a zoho_full_reconcile run"
+    )
+    snapshots_max_runtime_seconds: float = Field(
+        default=3600, gt=0, description="the same bound for a deal_snapshots_job run"
+    )
     stage_history_import_credit_share: float = Field(
         default=0.1,
         ge=0,

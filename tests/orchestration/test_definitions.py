@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 from sqlalchemy import func, select
 
 from orchestration.definitions import build_definitions
@@ -22,6 +24,7 @@ from pipeline_pulse.warehouse.deals import load_deals
 from pipeline_pulse.warehouse.dimensions import load_stages
 from tests.orchestration.factories import CURRENCIES, STAGES, T0, make_deal
 
+REPO = Path(__file__).resolve().parents[2]
 EXPECTED_ASSETS = {
     "regions",
     "crm_users",
@@ -43,6 +46,22 @@ EXPECTED_CHECKS = {
     "deals_count_matches_zoho",
     "deals_freshness",
 }
+
+
+def test_every_job_has_a_settings_driven_max_runtime_and_monitoring_is_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A statement on a frozen server never returns: run monitoring fails runs past `dagster/max_runtime`.
+    (That the daemon then fails such a run is Dagster's own behaviour; starting a daemon here would cost more
+    than the rest of this file, so the test stops at the tag and the instance setting.)"""
+    monkeypatch.setenv("ZOHO_SYNC_MAX_RUNTIME_SECONDS", "1234")
+    from orchestration.jobs import MAX_RUNTIME_TAG
+    from pipeline_pulse.core.settings import load_settings
+
+    repo = build_definitions(settings=load_settings()).get_repository_def()
+    tags = {name: repo.get_job(name).tags.get(MAX_RUNTIME_TAG) for name in repo.job_names if not name.startswith("__")}
+    assert tags == {"zoho_sync": "1234", "zoho_full_reconcile": "14400", "deal_snapshots_job": "3600"}
+    for instance_file in ("deploy/dagster.yaml", "deploy/dagster.local.yaml"):
+        config = yaml.safe_load((REPO / instance_file).read_text())
+        assert config["run_monitoring"]["enabled"] is True, instance_file
 
 
 def test_definitions_load_with_everything_listed() -> None:
