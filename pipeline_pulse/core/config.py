@@ -66,6 +66,15 @@ SECRET_KEYS: tuple[str, ...] = (
 _ENV_FILE = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False)
 
 
+def _db_bounds(part: ApiSettings | EtlSettings) -> DbBounds:
+    return DbBounds(
+        statement_timeout_seconds=part.db_statement_timeout_seconds,
+        lock_timeout_seconds=part.db_lock_timeout_seconds,
+        connect_timeout_seconds=part.db_connect_timeout_seconds,
+        pool_timeout_seconds=part.db_pool_timeout_seconds,
+    )
+
+
 class ApiSettings(BaseSettings):
     """The read API's knobs (`API_*`)."""
 
@@ -108,12 +117,7 @@ class ApiSettings(BaseSettings):
         return value.strip().upper() if isinstance(value, str) else value
 
     def db_bounds(self) -> DbBounds:
-        return DbBounds(
-            statement_timeout_seconds=self.db_statement_timeout_seconds,
-            lock_timeout_seconds=self.db_lock_timeout_seconds,
-            connect_timeout_seconds=self.db_connect_timeout_seconds,
-            pool_timeout_seconds=self.db_pool_timeout_seconds,
-        )
+        return _db_bounds(self)
 
 
 class EtlSettings(BaseSettings):
@@ -137,12 +141,7 @@ class EtlSettings(BaseSettings):
     )
 
     def db_bounds(self) -> DbBounds:
-        return DbBounds(
-            statement_timeout_seconds=self.db_statement_timeout_seconds,
-            lock_timeout_seconds=self.db_lock_timeout_seconds,
-            connect_timeout_seconds=self.db_connect_timeout_seconds,
-            pool_timeout_seconds=self.db_pool_timeout_seconds,
-        )
+        return _db_bounds(self)
 
 
 class PipelineSettings(BaseSettings):

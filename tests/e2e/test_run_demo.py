@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.fixtures.demo import READY_LINE, RunningDemo, start_demo
 
@@ -82,13 +83,11 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert second_ready < first_ready
 
 
-def test_demo_on_postgres(tmp_path: Path, fresh_postgres_url: str) -> None:
-    # `DATABASE_URL=postgresql://... make run`: the same path on an empty Postgres warehouse.
-    demo = start_demo(tmp_path / "run", history_days=1, database_url=fresh_postgres_url)
-    try:
-        assert "postgresql://" in demo.text()
-        admin = _get(demo, "/metrics/summary", demo.tokens["ADMIN_TOKEN"]).json()
-        apac = _get(demo, "/metrics/summary", demo.tokens["APAC_TOKEN"]).json()
-        assert admin["open_deal_count"] > apac["open_deal_count"] > 0
-    finally:
-        _assert_stops_cleanly(demo)
+@pytest.mark.xdist_group("demo_session")
+def test_demo_on_postgres(demo_session: RunningDemo) -> None:
+    # `DATABASE_URL=postgresql://... make run`: the same path on an empty Postgres warehouse (the shared demo;
+    # starting, stopping and rerunning are checked on SQLite above).
+    assert "postgresql://" in demo_session.text()
+    admin = _get(demo_session, "/metrics/summary", demo_session.tokens["ADMIN_TOKEN"]).json()
+    apac = _get(demo_session, "/metrics/summary", demo_session.tokens["APAC_TOKEN"]).json()
+    assert admin["open_deal_count"] > apac["open_deal_count"] > 0
