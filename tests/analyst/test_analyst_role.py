@@ -57,14 +57,14 @@ def _connect(database_url: str, user: str | None = None):  # type: ignore[no-unt
 
 
 @pytest.fixture
-def analyst(fresh_postgres_url: str) -> Iterator[AnalystSetup]:
+def analyst(pristine_postgres_url: str) -> Iterator[AnalystSetup]:
     # Roles are cluster-wide: unique names per test, dropped afterwards (before the database goes).
     suffix = uuid.uuid4().hex[:8]
-    setup = AnalystSetup(fresh_postgres_url, f"pp_analyst_grp_{suffix}", f"pp_analyst_usr_{suffix}")
-    result = _apply_script(fresh_postgres_url, setup.group_role, setup.login_user)
+    setup = AnalystSetup(pristine_postgres_url, f"pp_analyst_grp_{suffix}", f"pp_analyst_usr_{suffix}")
+    result = _apply_script(pristine_postgres_url, setup.group_role, setup.login_user)
     assert result.returncode == 0, result.stderr
     yield setup
-    with _connect(fresh_postgres_url) as owner, owner.cursor() as cur:
+    with _connect(pristine_postgres_url) as owner, owner.cursor() as cur:
         for role in (setup.login_user, setup.group_role):
             cur.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
             cur.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))

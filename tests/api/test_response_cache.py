@@ -253,6 +253,7 @@ def test_disabled_cache_gives_the_same_answers_and_sees_every_write(
     assert "41" in {deal["id"] for deal in plain.get(f"{V1}/deals", params={"page_size": 200}).json()["items"]}
 
 
+@pytest.mark.changes_schema
 def test_unreadable_version_bypasses_the_cache(api_client_factory: MakeClient, sync_engine: Engine) -> None:
     api = api_client_factory(cache=FAST)
     cache = _cache(api)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -33,6 +34,7 @@ def test_models_match_migrations(db_url: str) -> None:
     assert _drift(db_url) == []
 
 
+@pytest.mark.changes_schema
 def test_upgrade_downgrade_upgrade(db_url: str) -> None:
     downgrade(db_url, "base")
     engine = create_sync_engine(db_url)

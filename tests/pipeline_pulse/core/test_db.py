@@ -185,6 +185,7 @@ INSTANTS = [
 ]
 
 
+@pytest.mark.changes_schema
 def test_utc_datetime_round_trips_aware_values_on_both_backends(sync_engine: Engine) -> None:
     _probe_metadata.create_all(sync_engine)
     with sync_engine.begin() as conn:
@@ -201,6 +202,7 @@ def test_utc_datetime_round_trips_aware_values_on_both_backends(sync_engine: Eng
     assert rows[1][1] == datetime(2024, 2, 29, 23, 59, 0, 123_456, tzinfo=UTC)
 
 
+@pytest.mark.changes_schema
 def test_utc_datetime_round_trips_through_the_async_engine(db_url: str) -> None:
     sync = create_sync_engine(db_url)
     try:
@@ -223,6 +225,7 @@ def test_utc_datetime_round_trips_through_the_async_engine(db_url: str) -> None:
     assert all(value.utcoffset() == timedelta(0) for value in got)
 
 
+@pytest.mark.changes_schema
 def test_utc_datetime_rejects_naive_values(sync_engine: Engine) -> None:
     _probe_metadata.create_all(sync_engine)
     with pytest.raises(StatementError, match="naive datetime"), sync_engine.begin() as conn:
@@ -231,6 +234,7 @@ def test_utc_datetime_rejects_naive_values(sync_engine: Engine) -> None:
         assert conn.execute(select(_probe.c.id)).all() == []
 
 
+@pytest.mark.changes_schema
 def test_utc_datetime_null_stays_null(sync_engine: Engine) -> None:
     _probe_metadata.create_all(sync_engine)
     with sync_engine.begin() as conn:

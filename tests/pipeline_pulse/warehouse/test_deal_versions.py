@@ -165,6 +165,7 @@ def test_history_start_is_set_once(conn: Connection) -> None:
     assert history_start(conn) == T0
 
 
+@pytest.mark.changes_schema
 def test_migration_backfills_versions_of_an_existing_warehouse(db_url: str) -> None:
     downgrade(db_url, "0006")
     engine = create_sync_engine(db_url)
