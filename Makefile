@@ -24,9 +24,10 @@ run: venv
 test: venv
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-# Unit and in-process tests: no sandbox server, no child processes, no browser (markers: tests/fixtures/needs.py).
+# The fast loop: unit and in-process tests on SQLite, property tests at a fifth of their examples; no Postgres
+# server, sandbox server, child process or browser (markers: tests/fixtures/needs.py). `make test` runs all.
 test-fast: venv
-	$(BIN)/pytest -n 2 -m "not sandbox and not subprocess and not browser" $(PYTEST_ARGS)
+	PP_FAST_LOOP=1 $(BIN)/pytest -n 2 -m "not sandbox and not subprocess and not browser and not postgres" $(PYTEST_ARGS)
 
 test-sqlite: venv
 	$(BIN)/pytest -n 2 --dist loadgroup -m "not postgres" $(PYTEST_ARGS)

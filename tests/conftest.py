@@ -14,6 +14,14 @@ os.environ.setdefault("TOKEN_ENCRYPTION_KEY", Fernet.generate_key().decode())
 # Snapshot partitions start where the tests' hand-built histories do (not at "today").
 os.environ.setdefault("HISTORY_START_DATE", "2024-01-01")
 
+from hypothesis import settings
+
+from tests.fixtures.property_budget import FAST_LOOP, FAST_SHARE
+
+settings.register_profile("fast-loop", max_examples=100 // FAST_SHARE)
+if FAST_LOOP:
+    settings.load_profile("fast-loop")
+
 pytest_plugins = [
     "tests.fixtures.needs",
     "tests.fixtures.db",

@@ -23,6 +23,7 @@ from pipeline_pulse.core.db import create_sync_engine
 from pipeline_pulse.models import Deal, DealVersion
 from pipeline_pulse.warehouse.history import end_of_day
 from tests.fixtures.api import deal_row
+from tests.fixtures.property_budget import examples
 
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
 REGIONS = ("APAC", "EMEA")
@@ -253,7 +254,7 @@ def engine(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(100), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=histories(), question=questions())
 def test_movement_matches_its_definition(
     engine: Engine, rows: list[V], question: tuple[RegionScope, DealFilters, Window]
@@ -265,7 +266,7 @@ def test_movement_matches_its_definition(
     _check(deals, figures, oracle(rows, scope, filters, window))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=histories(), question=questions())
 def test_postgres_and_sqlite_agree(
     fresh_sqlite_url: str, fresh_postgres_url: str, rows: list[V], question: tuple[RegionScope, DealFilters, Window]

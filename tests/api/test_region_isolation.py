@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from pipeline_pulse.warehouse.history import end_of_day
 from tests.fixtures.api import ALL_TEST_REGIONS, DEAL_ROWS, HISTORY_ROWS, STAGE_ROWS, ApiClient, versions_open_at
+from tests.fixtures.property_budget import examples
 
 V1 = "/api/v1"
 FEB1 = date(2026, 2, 1)
@@ -35,7 +36,7 @@ def _matches(
     )
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     scope=st.one_of(st.none(), st.sets(st.sampled_from(ALL_TEST_REGIONS), min_size=1)),
     region=st.one_of(st.none(), st.sampled_from(ALL_TEST_REGIONS)),

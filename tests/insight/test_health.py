@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from api.response_cache import CacheConfig
 from pipeline_pulse.insight.health import V_DEAL_HEALTH, V_DEAL_HEALTH_REASONS
 from tests.fixtures.api import api_settings, make_token, serve
+from tests.fixtures.property_budget import examples
 from tests.insight.health_warehouse import (
     DEFAULT_RULES,
     PIPELINES,
@@ -235,7 +236,7 @@ def _view(engine: Engine) -> dict[int, tuple[str, frozenset[str]]]:
     return {deal_id: (status, frozenset(reasons[deal_id])) for deal_id, status in health.items()}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(world=worlds())
 def test_api_view_and_definitions_flag_the_same_deals(live: Live, sync_engine: Engine, world: HealthWorld) -> None:
     before = utc_now()

@@ -17,6 +17,7 @@ from orchestration.assets.health import deal_health
 from orchestration.resources import WarehouseResource
 from pipeline_pulse.insight.stage_durations import refresh_stage_durations
 from pipeline_pulse.models import DealStageHistory, StageDuration
+from tests.fixtures.property_budget import examples
 from tests.insight.health_warehouse import HealthDeal, HealthWorld, load, utc_now
 
 
@@ -96,7 +97,7 @@ durations = st.lists(
 )
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=durations)
 def test_percentiles_are_percentile_cont(sync_engine: Engine, values: list[Decimal]) -> None:
     load(sync_engine, HealthWorld(deals=[HealthDeal(1)]), utc_now())

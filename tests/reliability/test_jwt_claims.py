@@ -19,6 +19,7 @@ from jose import jwt
 
 from api.security import MAX_TOKEN_BYTES, AuthenticationError, TokenVerifier
 from tests.fixtures.api import TEST_JWT_SECRET, api_settings
+from tests.fixtures.property_budget import examples
 from tests.reliability.live import LiveApi
 
 SETTINGS = api_settings("sqlite:///unused.db")
@@ -129,7 +130,7 @@ JSON_VALUES = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(st.dictionaries(st.sampled_from(["exp", "iat", "nbf", "iss", "aud", "sub", "regions", "role"]), JSON_VALUES))
 def test_any_claim_values_give_claims_or_a_401_never_a_crash(claims: dict[str, Any]) -> None:
     verifier = TokenVerifier(SETTINGS)
