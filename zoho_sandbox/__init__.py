@@ -14,7 +14,7 @@ client_id="sandbox-client-id", client_secret="sandbox-client-secret", refresh_to
 grant_codes=("sandbox-grant-code",), redirect_uri, token_ttl_seconds=3600, page_token_ttl_seconds=86400,
 bulk_delay_seconds=0.5, edition="enterprise", max_concurrency=None (edition's), daily_credits=None (edition's),
 state_file=None (temporary SQLite), clock_start=2025-07-01T00:00:00Z, awkward_share=0.02,
-bulk_page_size=200000, request_log_size=10000.
+stale_close_share=0.15, reopen_share=0.04, bulk_page_size=200000, request_log_size=10000.
 
 Control endpoints (JSON) and their in-process twins on ``server.control``:
 

@@ -26,6 +26,8 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
     p.add_argument("--max-concurrency", type=int, default=None)
     p.add_argument("--daily-credits", type=int, default=None)
     p.add_argument("--awkward-share", type=float, default=0.02)
+    p.add_argument("--stale-close-share", type=float, default=0.15, help="closings that keep the planned Closing_Date")
+    p.add_argument("--reopen-share", type=float, default=0.04, help="deals reopened in their past; reopening edits")
     a = p.parse_args(argv)
     return SandboxConfig(
         deals=a.deals,
@@ -43,6 +45,8 @@ def parse_args(argv: list[str] | None = None) -> SandboxConfig:
         daily_credits=a.daily_credits,
         state_file=a.state,
         awkward_share=a.awkward_share,
+        stale_close_share=a.stale_close_share,
+        reopen_share=a.reopen_share,
     )
 
 

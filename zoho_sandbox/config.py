@@ -41,8 +41,19 @@ class SandboxConfig:
     clock_start: datetime = field(default=DEFAULT_CLOCK_START)
     # Share of deals generated with awkward values (null amount, unknown region, ...), 0..1.
     awkward_share: float = 0.02
+    # Share of closings (won / lost; generated past and mutations) that leave Closing_Date at the planned
+    # date instead of the close day, as careless reps do, 0..1.
+    stale_close_share: float = 0.15
+    # Share of generated deals whose past includes a reopen, and of mutation edits that reopen a closed deal, 0..1.
+    reopen_share: float = 0.04
     bulk_page_size: int = 200_000
     request_log_size: int = 10_000
+
+    def __post_init__(self) -> None:
+        for name in ("awkward_share", "stale_close_share", "reopen_share"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within 0..1, got {value!r}")
 
     @property
     def concurrency_limit(self) -> int:

@@ -1,7 +1,8 @@
 """Deterministic deal generation: deal ``idx`` of seed ``seed`` is always the same row.
 
 Each deal has its own RNG seeded from (seed, idx), so any single deal (and its initial stage history) can be
-regenerated on demand without keeping per-deal Python objects around.
+regenerated on demand without keeping per-deal Python objects around. The row is the deal's state at its last
+modification; its stage history is drawn afterwards, backwards from that state, so the two always agree.
 """
 
 from __future__ import annotations
@@ -63,6 +64,15 @@ _PIPELINE_NAMES = tuple(ref.PIPELINES)
 _PIPELINE_WEIGHTS = tuple(weight for _, weight in ref.PIPELINES.values())
 _USER_WEIGHTS = tuple(3 if user.region in ("APAC", "India") else 2 for user in ref.USERS)
 _NON_ASCII_DEALS = ("Ñandú Expansion – Phase 2", "Ölüdeniz Resort Rollout", "Cửa hàng số 7 — POS", "Zürich Büro Ausbau")
+
+
+@dataclass(frozen=True)
+class OrgShape:
+    """The behaviour shares that shape a generated org (SandboxConfig's knobs, see docs/sandbox.md)."""
+
+    awkward_share: float = 0.02  # deals with awkward values (null amount, unknown region, ...)
+    stale_close_share: float = 0.15  # closings that leave Closing_Date at the planned date, not the close day
+    reopen_share: float = 0.04  # deals whose past includes a reopen (closed, then back to an open stage)
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,24 @@ def _fmt_date(epoch: int) -> str:
     return date.fromordinal(_EPOCH_ORDINAL + epoch // _DAY).isoformat()
 
 
+def day_number(day_iso: str) -> int:
+    """Days since 1970-01-01 of an ISO date."""
+    return date.fromisoformat(day_iso).toordinal() - _EPOCH_ORDINAL
+
+
+def day_iso(number: int) -> str:
+    return date.fromordinal(_EPOCH_ORDINAL + number).isoformat()
+
+
+def stale_close(seed: int, idx: int, share: float) -> bool:
+    """Whether deal ``idx``'s (last) closing left its Closing_Date stale, a draw fixed by (seed, idx)."""
+    return _unit(seed, idx, 0x57A1E) < share
+
+
+def round_amount(amount: float, currency: str) -> float:
+    return round(amount, 0 if currency in _WHOLE_CURRENCIES else 2)
+
+
 def expected_revenue(amount: float | None, probability: int) -> float | None:
     return None if amount is None else round(amount * probability / 100.0, 2)
 
@@ -185,10 +213,11 @@ _WHOLE_CURRENCIES = frozenset({"JPY", "INR"})
 
 
 class _DealMaker:
-    """Deal rows of one (seed, total, clock_start, awkward_share), drawn from a block RNG (see BLOCK)."""
+    """Deal rows of one (seed, total, clock_start, shape), drawn from a block RNG (see BLOCK)."""
 
-    def __init__(self, seed: int, total: int, clock_start: int, awkward_share: float) -> None:
-        self.seed, self.total, self.clock_start, self.awkward_share = seed, total, clock_start, awkward_share
+    def __init__(self, seed: int, total: int, clock_start: int, shape: OrgShape) -> None:
+        self.seed, self.total, self.clock_start = seed, total, clock_start
+        self.awkward_share, self.stale_share = shape.awkward_share, shape.stale_close_share
         span = HISTORY_SPAN_DAYS * _DAY
         self.span = span
         self.step = span / max(total, 1)
@@ -238,8 +267,14 @@ class _DealMaker:
         elif awkward == "missing_country":
             country = None
         modified = created + int(rand() * max(1.0, clock_start - created - 60))
+        planned_offset = rand()
         if closed:
-            closing_epoch = max(modified - int(rand() * 3 * day), created)
+            # A closed deal's last modification is its close: most reps set Closing_Date to that day, a careless
+            # share leaves the planned date (from 50 days before to 100 days after the close).
+            if stale_close(self.seed, idx, self.stale_share):
+                closing_epoch = max(created, modified + int((planned_offset * 150 - 50) * day))
+            else:
+                closing_epoch = modified
         else:
             closing_epoch = clock_start + int((rand() * 330 - 60) * day)
         account_idx = int(rand() * self.accounts)
@@ -296,10 +331,10 @@ class _DealMaker:
 
 
 def generate_deal(
-    seed: int, idx: int, total: int, clock_start: int, awkward_share: float, with_history: bool = False
+    seed: int, idx: int, total: int, clock_start: int, shape: OrgShape, with_history: bool = False
 ) -> tuple[tuple[object, ...], list[HistoryEntry]]:
     """Return (row in DEAL_COLUMNS order, initial stage history oldest first) for deal ``idx``."""
-    maker = _DealMaker(seed, total, clock_start, awkward_share)
+    maker = _DealMaker(seed, total, clock_start, shape)
     block = idx // BLOCK
     r = _block_rng(seed, block)
     for earlier in range(block * BLOCK, idx):  # replay the block up to idx
@@ -307,63 +342,104 @@ def generate_deal(
     row = maker.row(r, idx)
     history: list[HistoryEntry] = []
     if with_history:
-        created, modified = row[20], row[21]
-        history = _initial_history(
-            _history_rng(seed, idx),
-            str(row[10]),
-            str(row[11]),
-            row[6],  # type: ignore[arg-type]
-            created,  # type: ignore[arg-type]
-            modified,  # type: ignore[arg-type]
-            str(row[9]),
-            row[19],  # type: ignore[arg-type]
-        )
+        history = _initial_history(_history_rng(seed, idx), row, stale_close(seed, idx, shape.stale_close_share), shape)
     return row, history
 
 
-def _initial_history(
-    r: random.Random,
-    stage_name: str,
-    pipeline: str,
-    amount: float | None,
-    created: int,
-    modified: int,
-    closing_date: str,
-    modifier: int,
-) -> list[HistoryEntry]:
-    """Stage path through the pipeline ending exactly at the deal's current stage."""
-    stages = list(ref.PIPELINES[pipeline][0])
-    open_path = [s for s in stages if not ref.STAGES_BY_NAME[s].closed]
+_COL = {name: i for i, name in enumerate(DEAL_COLUMNS)}
+# Between two stage moves a rep edits the amount or the closing date of an open deal this often.
+_EDIT_BETWEEN_MOVES = 0.45
+
+
+def _stage_path(r: random.Random, stage_name: str, pipeline: str, reopen_share: float) -> list[str]:
+    """The stages a deal went through, ending exactly at its current stage; some include a reopen."""
+    open_path = list(_OPEN_STAGES[pipeline])
     if stage_name in open_path:
         path = open_path[: open_path.index(stage_name) + 1]
     elif stage_name == ref.REMOVED_STAGE.name:
-        path = [open_path[0], stage_name]
+        return [open_path[0], stage_name]
     else:  # closed: walk part of the open path, then close
         path = [*open_path[: max(1, int(r.random() * len(open_path)) + 1)], stage_name]
+    if r.random() < reopen_share:
+        # Closed at an open stage of the path (mostly lost, sometimes won and then fallen through), reopened
+        # back into that stage, then on as before.
+        opens = sum(1 for name in path if name in open_path)
+        at = int(r.random() * opens)
+        lost = _LOST_STAGES[pipeline]
+        closed = "Closed Won" if r.random() < 0.2 else lost[int(r.random() * len(lost))]
+        path = [*path[: at + 1], closed, *path[at:]]
+    return path
+
+
+def _initial_history(
+    r: random.Random, row: tuple[object, ...], final_stale: bool, shape: OrgShape
+) -> list[HistoryEntry]:
+    """Stage_History of a generated deal, oldest first: one entry per stage change, each carrying the amount,
+    probability and closing date in force right after it, ending at the deal's row state.
+
+    Drawn backwards from the row: between stage moves (not themselves in Stage_History, as in Zoho) reps push
+    or pull in the closing date and change the amount; a non-stale close sets the closing date to the close
+    day; a reopen pushes it out again. Times: the first entry is the creation, a closed deal's last entry is
+    its last modification (the close), an open deal's last stage move may be followed by edits.
+    """
+    stage_name, pipeline = str(row[_COL["stage"]]), str(row[_COL["pipeline"]])
+    amount: float | None = row[_COL["amount"]]  # type: ignore[assignment]
+    currency = str(row[_COL["currency"]])
+    created: int = row[_COL["created_time"]]  # type: ignore[assignment]
+    modified: int = row[_COL["modified_time"]]  # type: ignore[assignment]
+    modifier: int = row[_COL["modified_by"]]  # type: ignore[assignment]
+    path = _stage_path(r, stage_name, pipeline, shape.reopen_share)
+    stages = [ref.STAGES_BY_NAME.get(name, ref.REMOVED_STAGE) for name in path]
     n = len(path)
     times = [created, *sorted(created + int(r.random() * (modified - created)) for _ in range(n - 1))]
-    if n > 1:
+    if n > 1 and (stages[-1].closed or r.random() < 0.65):
         times[-1] = modified  # the last stage move is the deal's last modification
-    out = []
-    for seq, (name, when) in enumerate(zip(path, times, strict=True)):
-        stage = ref.STAGES_BY_NAME.get(name, ref.REMOVED_STAGE)
-        out.append(
-            HistoryEntry(
-                seq=seq,
-                stage=name,
-                probability=stage.probability,
-                amount=amount,
-                expected_revenue=expected_revenue(amount, stage.probability),
-                closing_date=closing_date,
-                modified_time=when,
-                modified_by=modifier,
-            )
+    amounts: list[float | None] = [None] * n
+    closes = [0] * n
+    cur_amount, cur_close = amount, day_number(str(row[_COL["closing_date"]]))
+    edited_last = False  # whether the last entry's values differ from the row (edits after it)
+    for k in range(n - 1, -1, -1):
+        # Edits after entry k (before the next stage move, or before the last modification).
+        later = times[k + 1] if k + 1 < n else modified
+        if not stages[k].closed and later > times[k] and r.random() < (0.8 if k == n - 1 else _EDIT_BETWEEN_MOVES):
+            edited_last = edited_last or k == n - 1
+            what = r.random()
+            if what < 0.6 and cur_amount is not None:
+                cur_amount = round_amount(cur_amount / r.uniform(0.8, 1.25), currency)
+            if what >= 0.4:  # the edit pushed the date out (mostly) or pulled it in
+                cur_close += -r.randint(7, 60) if r.random() < 0.7 else r.randint(7, 30)
+        amounts[k], closes[k] = cur_amount, cur_close
+        if k == 0:
+            break
+        # Step back over the stage change into entry k.
+        if stages[k].closed and not stages[k - 1].closed:
+            stale = final_stale if k == n - 1 else r.random() < shape.stale_close_share
+            if not stale:  # the close set the date to the close day; before, the planned date stood
+                closes[k] = times[k] // _DAY
+                cur_close = closes[k] + r.randint(-30, 75)
+        elif stages[k - 1].closed and not stages[k].closed:  # a reopen pushed the date out
+            if k < n - 1 or edited_last:  # (the last entry's date is the row's)
+                closes[k] = max(closes[k], times[k] // _DAY + 30)
+            cur_close = closes[k] - r.randint(30, 90)  # the closed entry's own date, unless its close reset it
+    if n > 1 or edited_last:
+        closes[0] = max(closes[0], created // _DAY + 14)  # the date planned at creation lies ahead
+    return [
+        HistoryEntry(
+            seq=seq,
+            stage=name,
+            probability=stage.probability,
+            amount=amounts[seq],
+            expected_revenue=expected_revenue(amounts[seq], stage.probability),
+            closing_date=day_iso(closes[seq]),
+            modified_time=times[seq],
+            modified_by=modifier,
         )
-    return out
+        for seq, (name, stage) in enumerate(zip(path, stages, strict=True))
+    ]
 
 
-def iter_deals(seed: int, total: int, clock_start: int, awkward_share: float) -> Iterator[tuple[object, ...]]:
-    maker = _DealMaker(seed, total, clock_start, awkward_share)
+def iter_deals(seed: int, total: int, clock_start: int, shape: OrgShape) -> Iterator[tuple[object, ...]]:
+    maker = _DealMaker(seed, total, clock_start, shape)
     row = maker.row
     for start in range(0, total, BLOCK):
         r = _block_rng(seed, start // BLOCK)

@@ -18,11 +18,12 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from . import activity
 from . import generator as gen
 from . import reference as ref
 from .clock import SandboxClock, iso
@@ -31,7 +32,7 @@ from .fields_sql import DEAL_FIELD_SQL, SORT_COLUMNS, csv_line_select, record_se
 
 _ALL_FIELDS = frozenset(DEAL_FIELD_SQL)
 RECYCLE_BIN_DAYS = 60  # Zoho keeps deleted records in the recycle bin for 60 days
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 GENERATION_CHUNK = 20_000  # deals generated (and held as tuples) at a time
 
 _DEAL_DDL = """
@@ -83,6 +84,9 @@ class PageQuery:
 
 
 LOOKUP_TABLES = ("accounts", "contacts", "campaigns")
+_CLOSED_SQL = ", ".join(f"'{stage.name}'" for stage in ref.STAGES if stage.closed)
+# Columns an edit may set (activity.Edit.changes plus the modification stamp).
+_EDITABLE = frozenset(gen.DEAL_COLUMNS) - {"id", "created_time", "created_by"}
 
 
 class DealStore:
@@ -97,6 +101,7 @@ class DealStore:
             self._tmpdir = tempfile.mkdtemp(prefix="zoho_sandbox_")
             path = os.path.join(self._tmpdir, "state.sqlite")
         self.path = path
+        self.shape = gen.OrgShape(config.awkward_share, config.stale_close_share, config.reopen_share)
         # Scratch space for derived files (Bulk Read results); None = the system's temporary directory.
         self.work_dir: str | None = self._tmpdir
         self._mutation_counter = 0
@@ -129,6 +134,8 @@ class DealStore:
             "deals": str(c.deals),
             "clock_start": str(self.clock.start_epoch),
             "awkward_share": repr(c.awkward_share),
+            "stale_close_share": repr(c.stale_close_share),
+            "reopen_share": repr(c.reopen_share),
         }
 
     def _generate(self) -> None:
@@ -188,7 +195,7 @@ class DealStore:
         db = self.db
         insert = f"INSERT INTO deals VALUES ({', '.join('?' for _ in gen.DEAL_COLUMNS)})"
         docs = f"INSERT INTO docs SELECT d.id, {record_select(list(DEAL_FIELD_SQL))} FROM deals d WHERE d.id BETWEEN ? AND ?"
-        rows_iter = gen.iter_deals(c.seed, c.deals, self.clock.start_epoch, c.awkward_share)
+        rows_iter = gen.iter_deals(c.seed, c.deals, self.clock.start_epoch, self.shape)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoho-sandbox-docs") as pool:
             pending: Future[Any] | None = None
             while True:
@@ -348,7 +355,7 @@ class DealStore:
         c = self.config
         initial: list[gen.HistoryEntry] = []
         if idx < c.deals:
-            initial = gen.generate_deal(c.seed, idx, c.deals, self.clock.start_epoch, c.awkward_share, True)[1]
+            initial = gen.generate_deal(c.seed, idx, c.deals, self.clock.start_epoch, self.shape, True)[1]
         rows = self.db.execute(
             "SELECT seq, stage, probability, amount, expected_revenue, closing_date, modified_time, modified_by "
             "FROM history_overlay WHERE deal_id = ? ORDER BY seq",
@@ -433,11 +440,12 @@ class DealStore:
             touched: dict[str, list[str]] = {"modified": [], "created": [], "deleted": [], "formula_drift": []}
             self.db.execute("BEGIN")
             try:
-                ids = self._pick_ids(rng, modify + delete + formula_drift)
-                mod_ids, del_ids = ids[:modify], ids[modify : modify + delete]
-                drift_ids = ids[modify + delete :]
-                for deal_id in mod_ids:
-                    self._modify_one(rng, deal_id, self._tick(same_second))
+                edits = self._pick_edits(rng, modify)
+                chosen = {deal_id for deal_id, _ in edits}
+                del_ids = self._pick_ids(rng, delete, chosen)
+                drift_ids = self._pick_ids(rng, formula_drift, chosen)
+                for deal_id, kind in edits:
+                    self._modify_one(rng, deal_id, kind, self._tick(same_second))
                     touched["modified"].append(str(deal_id))
                 for _ in range(create):
                     touched["created"].append(str(self._create_one(rng, self._tick(same_second))))
@@ -472,86 +480,93 @@ class DealStore:
             self.clock.advance(1.0)
         return now
 
-    def _pick_ids(self, rng: random.Random, n: int) -> list[int]:
-        if n <= 0:
-            return []
-        total = self.db.execute("SELECT count(*), min(id), max(id) FROM deals").fetchone()
-        count, lo, hi = total
-        n = min(n, count)
-        chosen: set[int] = set()
-        while len(chosen) < n:
-            probe = rng.randint(lo, hi)
-            row = self.db.execute("SELECT id FROM deals WHERE id >= ? ORDER BY id LIMIT 1", (probe,)).fetchone()
-            if row:
-                chosen.add(int(row[0]))
-        return sorted(chosen)
-
-    def _modify_one(self, rng: random.Random, deal_id: int, now: int) -> None:
-        row = self.db.execute(
-            "SELECT stage, pipeline, amount, closing_date, probability FROM deals WHERE id = ?", (deal_id,)
-        ).fetchone()
-        stage, pipeline, amount, closing_date, probability = row
-        modifier = rng.choice(ref.USERS).id
-        kind = rng.choice(("stage", "amount", "closing"))
-        current = ref.STAGES_BY_NAME.get(stage)
-        if kind == "stage" and current is not None and current.closed:
-            kind = "amount"
-        if kind == "stage":
-            path = list(ref.PIPELINES[pipeline][0])
-            open_path = [s for s in path if not ref.STAGES_BY_NAME[s].closed]
-            pos = open_path.index(stage) if stage in open_path else -1
-            if pos + 1 < len(open_path) and rng.random() < 0.7:
-                new_stage = open_path[pos + 1]
-            else:
-                new_stage = "Closed Won" if rng.random() < 0.5 else "Closed Lost"
-            st = ref.STAGES_BY_NAME[new_stage]
-            self.db.execute(
-                "UPDATE deals SET stage = ?, probability = ?, expected_revenue = ?, reason_for_loss = ?, "
-                "forecast_category = ?, modified_time = ?, modified_by = ? WHERE id = ?",
-                (
-                    new_stage,
-                    st.probability,
-                    gen.expected_revenue(amount, st.probability),
-                    "Other" if st.forecast_type == "Closed Lost" else None,
-                    st.forecast_category,  # Zoho resets the category to the new stage's on a stage change
-                    now,
-                    modifier,
-                    deal_id,
-                ),
+    def _pick_edits(self, rng: random.Random, n: int) -> list[tuple[int, str]]:
+        """(deal id, kind) of ``n`` edits on distinct deals, in id order. Reps mostly work their open deals:
+        ``reopen_share`` of edits reopen a closed deal, 85% of the rest edit an open deal, the others any deal
+        (a closed one gets an amount correction)."""
+        reopen_share = self.config.reopen_share
+        picks: dict[int, str] = {}
+        for _ in range(min(n, self._live_count())):
+            draw = rng.random()
+            kind = (
+                "reopen"
+                if draw < reopen_share
+                else "open"
+                if draw < reopen_share + 0.85 * (1 - reopen_share)
+                else "any"
             )
+            deal_id = self._pick_one(rng, kind, picks.keys()) or self._pick_one(rng, "any", picks.keys())
+            if deal_id is None:
+                break
+            picks[deal_id] = kind
+        return sorted(picks.items())
+
+    def _pick_ids(self, rng: random.Random, n: int, chosen: set[int]) -> list[int]:
+        """``n`` distinct deals (not in ``chosen``, which they join), in id order."""
+        picked: list[int] = []
+        for _ in range(min(n, self._live_count() - len(chosen))):
+            deal_id = self._pick_one(rng, "any", chosen)
+            if deal_id is None:
+                break
+            chosen.add(deal_id)
+            picked.append(deal_id)
+        return sorted(picked)
+
+    def _live_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM deals").fetchone()[0])
+
+    def _pick_one(self, rng: random.Random, kind: str, taken: Collection[int]) -> int | None:
+        """A random live deal of ``kind`` (open / reopen = closed / any) not in ``taken``: the first such deal at
+        or after a random id; None if random probes find none (then the first untaken deal for ``any``)."""
+        where = {"open": f"stage NOT IN ({_CLOSED_SQL})", "reopen": f"stage IN ({_CLOSED_SQL})", "any": "1"}[kind]
+        lo, hi = self.db.execute("SELECT min(id), max(id) FROM deals").fetchone()
+        if lo is None:
+            return None
+        sql = f"SELECT id FROM deals WHERE id >= ? AND {where} ORDER BY id LIMIT 1"
+        for _ in range(64):
+            row = self.db.execute(sql, (rng.randint(lo, hi),)).fetchone()
+            if row is not None and row[0] not in taken:
+                return int(row[0])
+        if kind == "any":  # nearly every deal is taken: the first free one
+            for (deal_id,) in self.db.execute("SELECT id FROM deals ORDER BY id"):
+                if deal_id not in taken:
+                    return int(deal_id)
+        return None
+
+    def _modify_one(self, rng: random.Random, deal_id: int, kind: str, now: int) -> None:
+        stage, pipeline, amount, currency, closing_date, probability, created = self.db.execute(
+            "SELECT stage, pipeline, amount, currency, closing_date, probability, created_time FROM deals WHERE id = ?",
+            (deal_id,),
+        ).fetchone()
+        deal = activity.DealState(stage, pipeline, amount, currency, closing_date, probability, created)
+        modifier = rng.choice(ref.USERS).id
+        if not activity.is_closed(stage):
+            edit = activity.edit_open(rng, deal, now, self.config.stale_close_share)
+        elif kind == "reopen":
+            back_to = activity.reopen_stage(pipeline, [e.stage for e in self._history_entries(deal_id)])
+            edit = activity.reopen(rng, deal, now, back_to)
+        else:
+            edit = activity.edit_closed(rng, deal)
+        changes = {**edit.changes, "modified_time": now, "modified_by": modifier, "last_activity_time": now}
+        assignments = ", ".join(f"{column} = ?" for column in changes if column in _EDITABLE)
+        self.db.execute(
+            f"UPDATE deals SET {assignments} WHERE id = ?",
+            [value for column, value in changes.items() if column in _EDITABLE] + [deal_id],
+        )
+        if edit.stage_moved:  # Zoho's Stage_History gets one row per stage change, with the values after it
+            row = self.db.execute(
+                "SELECT stage, probability, amount, expected_revenue, closing_date FROM deals WHERE id = ?",
+                (deal_id,),
+            ).fetchone()
             seq = len(self._history_entries(deal_id))
             self.db.execute(
-                "INSERT INTO history_overlay VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    deal_id,
-                    seq,
-                    new_stage,
-                    st.probability,
-                    amount,
-                    gen.expected_revenue(amount, st.probability),
-                    closing_date,
-                    now,
-                    modifier,
-                ),
-            )
-        elif kind == "amount":
-            base = amount if amount is not None else 10_000.0
-            new_amount = round(base * rng.uniform(0.7, 1.3), 2)
-            self.db.execute(
-                "UPDATE deals SET amount = ?, expected_revenue = ?, modified_time = ?, modified_by = ? WHERE id = ?",
-                (new_amount, gen.expected_revenue(new_amount, probability), now, modifier, deal_id),
-            )
-        else:
-            slipped = gen.add_days(closing_date, rng.randint(7, 60))
-            self.db.execute(
-                "UPDATE deals SET closing_date = ?, modified_time = ?, modified_by = ? WHERE id = ?",
-                (slipped, now, modifier, deal_id),
+                "INSERT INTO history_overlay VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (deal_id, seq, *row, now, modifier)
             )
 
     def _create_one(self, rng: random.Random, now: int) -> int:
         c = self.config
         next_idx = max(c.deals, gen.deal_index(self._max_id_ever()) + 1)
-        row, _ = gen.generate_deal(c.seed, next_idx, c.deals, self.clock.start_epoch, c.awkward_share)
+        row, _ = gen.generate_deal(c.seed, next_idx, c.deals, self.clock.start_epoch, self.shape)
         values = dict(zip(gen.DEAL_COLUMNS, row, strict=True))
         first_stage = ref.PIPELINES[str(values["pipeline"])][0][0]
         st = ref.STAGES_BY_NAME[first_stage]
