@@ -89,6 +89,12 @@ def main() -> int:
         dt = time.perf_counter() - t0
         log = requests.get(base + "/__sandbox/stats", timeout=30).json()["requests"]
         server_ms = sum(e["ms"] for e in log if e["path"] == "/crm/v8/Deals")
+        # One simulated day of rep activity at the demo's daily shares (tools/demo_history.py: 0.6% edited,
+        # 0.1% new, 0.02% deleted), through the control endpoint.
+        day = {"modify": round(a.deals * 0.006), "create": round(a.deals * 0.001), "delete": round(a.deals * 0.0002)}
+        mutate_t0 = time.perf_counter()
+        requests.post(base + "/__sandbox/mutate", json=day, timeout=600).raise_for_status()
+        mutate_s = time.perf_counter() - mutate_t0
         truth_t0 = time.perf_counter()
         truth_lines = sum(
             1 for _ in requests.get(base + "/__sandbox/truth?gzip=1", timeout=600, stream=True).iter_content(1 << 20)
@@ -104,6 +110,8 @@ def main() -> int:
             "records_per_s": round(got / dt),
             "server_side_records_per_s": round(got / (server_ms / 1000)) if server_ms else None,
             "mb_per_s": round(nbytes / dt / 1e6, 1),
+            "mutate_day": f"{day['modify']} edited, {day['create']} new, {day['delete']} deleted",
+            "mutate_day_s": round(mutate_s, 2),
             "truth_gzip_s": round(truth_s, 1),
             "truth_chunks": truth_lines,
             "cpus": os.cpu_count(),

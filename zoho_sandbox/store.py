@@ -519,7 +519,8 @@ class DealStore:
         """A random live deal of ``kind`` (open / reopen = closed / any) not in ``taken``: the first such deal at
         or after a random id; None if random probes find none (then the first untaken deal for ``any``)."""
         where = {"open": f"stage NOT IN ({_CLOSED_SQL})", "reopen": f"stage IN ({_CLOSED_SQL})", "any": "1"}[kind]
-        lo, hi = self.db.execute("SELECT min(id), max(id) FROM deals").fetchone()
+        # Two subqueries: SQLite answers a lone min() / max() from the primary key, both at once by a full scan.
+        lo, hi = self.db.execute("SELECT (SELECT min(id) FROM deals), (SELECT max(id) FROM deals)").fetchone()
         if lo is None:
             return None
         sql = f"SELECT id FROM deals WHERE id >= ? AND {where} ORDER BY id LIMIT 1"
