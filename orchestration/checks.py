@@ -1,9 +1,16 @@
-"""Asset checks on the warehouse after each load."""
+"""Asset checks on the warehouse after each load, evaluated by one step (`deal_checks`).
 
+One multi-asset check instead of eight single ones: each step of a run costs Dagster events (planned, start,
+output, success) written to the instance, and eight check steps were most of the events of a sync with nothing
+to do. Each check keeps its own key, history and severity in the UI; `can_subset` lets a run select some of
+them (a check that is not selected is not evaluated), and they share one warehouse connection."""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import dagster as dg
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from orchestration.assets.deals import deals
 from orchestration.deal_sync import last_reconcile
@@ -15,38 +22,32 @@ from pipeline_pulse.warehouse.sync_state import read_state
 LIVE = Deal.deleted_at.is_(None)
 
 
-@dg.asset_check(asset=deals, description="Deal ids are unique (one row per Zoho deal).")
-def deals_unique_ids(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as connection:
-        dupes = connection.execute(
-            select(func.count()).select_from(select(Deal.id).group_by(Deal.id).having(func.count() > 1).subquery())
-        ).scalar_one()
+@dataclass(frozen=True, slots=True)
+class CheckInputs:
+    connection: Connection
+    warehouse: WarehouseResource
+    pipeline: PipelineSettingsResource
+
+
+def deals_unique_ids(inputs: CheckInputs) -> dg.AssetCheckResult:
+    dupes = inputs.connection.execute(
+        select(func.count()).select_from(select(Deal.id).group_by(Deal.id).having(func.count() > 1).subquery())
+    ).scalar_one()
     return dg.AssetCheckResult(passed=dupes == 0, metadata={"duplicate_ids": dupes})
 
 
-@dg.asset_check(asset=deals, description="No live deal has a negative amount or home amount.")
-def deals_no_negative_amounts(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as connection:
-        negative = connection.execute(
-            select(func.count()).where(LIVE, (Deal.amount < 0) | (Deal.amount_home < 0))
-        ).scalar_one()
+def deals_no_negative_amounts(inputs: CheckInputs) -> dg.AssetCheckResult:
+    negative = inputs.connection.execute(
+        select(func.count()).where(LIVE, (Deal.amount < 0) | (Deal.amount_home < 0))
+    ).scalar_one()
     return dg.AssetCheckResult(passed=negative == 0, metadata={"negative_amount_deals": negative})
 
 
-@dg.asset_check(
-    asset=deals,
-    description="Every live deal's stage is an active stage in pipeline_stages (warns: unknown stages fall back to "
-    "Zoho's probability for open/won/lost).",
-)
-def deals_stages_known(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as connection:
-        known = select(PipelineStage.stage).where(PipelineStage.is_active.is_(True))
-        rows = connection.execute(
-            select(Deal.stage, func.count())
-            .where(LIVE, Deal.stage.not_in(known))
-            .group_by(Deal.stage)
-            .order_by(Deal.stage)
-        ).all()
+def deals_stages_known(inputs: CheckInputs) -> dg.AssetCheckResult:
+    known = select(PipelineStage.stage).where(PipelineStage.is_active.is_(True))
+    rows = inputs.connection.execute(
+        select(Deal.stage, func.count()).where(LIVE, Deal.stage.not_in(known)).group_by(Deal.stage).order_by(Deal.stage)
+    ).all()
     unknown = {stage: count for stage, count in rows}
     return dg.AssetCheckResult(
         passed=not unknown,
@@ -55,20 +56,18 @@ def deals_stages_known(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset=deals, description="Every currency used by a live deal has an exchange rate in currencies.")
-def deals_currency_rates_present(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as connection:
-        rated = select(Currency.iso_code)
-        missing = (
-            connection.execute(
-                select(Deal.currency).where(LIVE, Deal.currency.is_not(None), Deal.currency.not_in(rated)).distinct()
-            )
-            .scalars()
-            .all()
+def deals_currency_rates_present(inputs: CheckInputs) -> dg.AssetCheckResult:
+    rated = select(Currency.iso_code)
+    missing = (
+        inputs.connection.execute(
+            select(Deal.currency).where(LIVE, Deal.currency.is_not(None), Deal.currency.not_in(rated)).distinct()
         )
-        no_home_amount = connection.execute(
-            select(func.count()).where(LIVE, Deal.amount.is_not(None), Deal.amount_home.is_(None))
-        ).scalar_one()
+        .scalars()
+        .all()
+    )
+    no_home_amount = inputs.connection.execute(
+        select(func.count()).where(LIVE, Deal.amount.is_not(None), Deal.amount_home.is_(None))
+    ).scalar_one()
     return dg.AssetCheckResult(
         passed=not missing and no_home_amount == 0,
         metadata={
@@ -78,53 +77,34 @@ def deals_currency_rates_present(warehouse: WarehouseResource) -> dg.AssetCheckR
     )
 
 
-@dg.asset_check(asset=deals, description="Share of live deals in region Unassigned stays below the configured share.")
-def deals_unassigned_share(warehouse: WarehouseResource, pipeline: PipelineSettingsResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as connection:
-        total = connection.execute(select(func.count()).where(LIVE)).scalar_one()
-        unassigned = connection.execute(select(func.count()).where(LIVE, Deal.region == UNASSIGNED_REGION)).scalar_one()
+def deals_unassigned_share(inputs: CheckInputs) -> dg.AssetCheckResult:
+    total, unassigned = inputs.connection.execute(
+        select(func.count(), func.count().filter(Deal.region == UNASSIGNED_REGION)).where(LIVE)
+    ).one()
     share = unassigned / total if total else 0.0
+    max_share = inputs.pipeline.max_unassigned_share
     return dg.AssetCheckResult(
-        passed=share <= pipeline.max_unassigned_share,
+        passed=share <= max_share,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "unassigned": unassigned,
-            "live_deals": total,
-            "share": share,
-            "max_share": pipeline.max_unassigned_share,
-        },
+        metadata={"unassigned": unassigned, "live_deals": total, "share": share, "max_share": max_share},
     )
 
 
-@dg.asset_check(
-    asset=deals,
-    description="Rejected records of the last deals run: warns on any, fails above the configured share.",
-)
-def deals_rejections(warehouse: WarehouseResource, pipeline: PipelineSettingsResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as connection:
-        state = read_state(connection, STREAM)
+def deals_rejections(inputs: CheckInputs) -> dg.AssetCheckResult:
+    state = read_state(inputs.connection, STREAM)
     extracted = state.records_extracted if state else 0
     rejected = state.records_rejected if state else 0
     share = rejected / extracted if extracted else 0.0
-    too_many = share > pipeline.max_rejected_share
+    max_share = inputs.pipeline.max_rejected_share
     return dg.AssetCheckResult(
         passed=rejected == 0,
-        severity=dg.AssetCheckSeverity.ERROR if too_many else dg.AssetCheckSeverity.WARN,
-        metadata={
-            "rejected": rejected,
-            "extracted": extracted,
-            "share": share,
-            "max_share": pipeline.max_rejected_share,
-        },
+        severity=dg.AssetCheckSeverity.ERROR if share > max_share else dg.AssetCheckSeverity.WARN,
+        metadata={"rejected": rejected, "extracted": extracted, "share": share, "max_share": max_share},
     )
 
 
-@dg.asset_check(
-    asset=deals,
-    description="After the last full reconcile, live deals in the warehouse equal Zoho's count_deals.",
-)
-def deals_count_matches_zoho(warehouse: WarehouseResource) -> dg.AssetCheckResult:
-    reconcile = last_reconcile(warehouse.get_engine())
+def deals_count_matches_zoho(inputs: CheckInputs) -> dg.AssetCheckResult:
+    reconcile = last_reconcile(inputs.warehouse.get_engine())
     if reconcile is None:
         return dg.AssetCheckResult(
             passed=True, severity=dg.AssetCheckSeverity.WARN, metadata={"status": "no full reconcile has run yet"}
@@ -140,12 +120,10 @@ def deals_count_matches_zoho(warehouse: WarehouseResource) -> dg.AssetCheckResul
     )
 
 
-@dg.asset_check(asset=deals, description="The last successful deals sync finished within twice the schedule interval.")
-def deals_freshness(warehouse: WarehouseResource, pipeline: PipelineSettingsResource) -> dg.AssetCheckResult:
-    with warehouse.connect() as connection:
-        state = read_state(connection, STREAM)
+def deals_freshness(inputs: CheckInputs) -> dg.AssetCheckResult:
+    state = read_state(inputs.connection, STREAM)
     last = state.last_success_at if state else None
-    allowed = timedelta(minutes=2 * pipeline.sync_interval_minutes)
+    allowed = timedelta(minutes=2 * inputs.pipeline.sync_interval_minutes)
     age = (utcnow() - last) if last else None
     return dg.AssetCheckResult(
         passed=age is not None and age <= allowed,
@@ -157,14 +135,62 @@ def deals_freshness(warehouse: WarehouseResource, pipeline: PipelineSettingsReso
     )
 
 
-DEAL_CHECKS = [
-    deals_unique_ids,
-    deals_no_negative_amounts,
-    deals_stages_known,
-    deals_currency_rates_present,
-    deals_unassigned_share,
-    deals_rejections,
-    deals_count_matches_zoho,
-    deals_freshness,
-]
-__all__ = ["DEAL_CHECKS"]
+Check = Callable[[CheckInputs], dg.AssetCheckResult]
+# name -> (evaluation, description shown in the UI).
+CHECKS: dict[str, tuple[Check, str]] = {
+    "deals_unique_ids": (deals_unique_ids, "Deal ids are unique (one row per Zoho deal)."),
+    "deals_no_negative_amounts": (deals_no_negative_amounts, "No live deal has a negative amount or home amount."),
+    "deals_stages_known": (
+        deals_stages_known,
+        "Every live deal's stage is an active stage in pipeline_stages (warns: unknown stages fall back to "
+        "Zoho's probability for open/won/lost).",
+    ),
+    "deals_currency_rates_present": (
+        deals_currency_rates_present,
+        "Every currency used by a live deal has an exchange rate in currencies.",
+    ),
+    "deals_unassigned_share": (
+        deals_unassigned_share,
+        "Share of live deals in region Unassigned stays below the configured share.",
+    ),
+    "deals_rejections": (
+        deals_rejections,
+        "Rejected records of the last deals run: warns on any, fails above the configured share.",
+    ),
+    "deals_count_matches_zoho": (
+        deals_count_matches_zoho,
+        "After the last full reconcile, live deals in the warehouse equal Zoho's count_deals.",
+    ),
+    "deals_freshness": (
+        deals_freshness,
+        "The last successful deals sync finished within twice the schedule interval.",
+    ),
+}
+
+
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec(name, asset=deals, description=description) for name, (_, description) in CHECKS.items()],
+    can_subset=True,
+    name="deal_checks",
+    description="The deals asset's checks, in one step.",
+)
+def deal_checks(
+    context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, pipeline: PipelineSettingsResource
+) -> Iterator[dg.AssetCheckResult]:
+    selected = sorted(key.name for key in context.selected_asset_check_keys)
+    with warehouse.connect() as connection:
+        inputs = CheckInputs(connection, warehouse, pipeline)
+        for name in selected:
+            evaluate, _ = CHECKS[name]
+            result = evaluate(inputs)
+            yield dg.AssetCheckResult(
+                check_name=name,
+                asset_key=deals.key,
+                passed=result.passed,
+                severity=result.severity,
+                metadata=result.metadata,
+            )
+
+
+DEAL_CHECKS = [deal_checks]
+__all__ = ["CHECKS", "DEAL_CHECKS"]

@@ -10,6 +10,7 @@ from pipeline_pulse.services.zoho.port import ZohoPort
 from pipeline_pulse.warehouse.currencies import load_currency_rates, store_currency_rates
 from pipeline_pulse.warehouse.dimensions import load_stages, load_users
 from pipeline_pulse.warehouse.regions import load_region_mapper
+from pipeline_pulse.warehouse.statistics import analyze_if_stale
 
 GROUP = "dimensions"
 
@@ -54,6 +55,8 @@ def crm_users(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.Materializ
     with warehouse.connect() as connection:
         result = load_users(connection, users, load_region_mapper(connection))
         connection.commit()
+        analyze_if_stale(connection, ("crm_users", "country_regions", "regions"))
+        connection.commit()
     return dg.MaterializeResult(
         metadata={"users": len(users), "inserted": result.inserted, "updated": result.updated, **_api(service)}
     )
@@ -74,6 +77,8 @@ def pipeline_stages(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.Mate
         stages = service.get_stage_metadata()
     with warehouse.connect() as connection:
         result, deactivated = load_stages(connection, stages)
+        connection.commit()
+        analyze_if_stale(connection, ("pipeline_stages",))
         connection.commit()
     return dg.MaterializeResult(
         metadata={
@@ -104,6 +109,8 @@ def currencies(
     home = pipeline.effective_home_currency()
     with warehouse.connect() as connection:
         result = store_currency_rates(connection, records, utcnow().date(), home_override=home)
+        connection.commit()
+        analyze_if_stale(connection, ("currencies",))
         connection.commit()
         rates = load_currency_rates(connection, home)
     return dg.MaterializeResult(

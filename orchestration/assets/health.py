@@ -7,6 +7,10 @@ from orchestration.assets.deals import deal_stage_history, deals
 from orchestration.resources import WarehouseResource
 from pipeline_pulse.insight.health import health_counts
 from pipeline_pulse.insight.stage_durations import refresh_stage_durations
+from pipeline_pulse.warehouse.statistics import analyze_if_stale
+
+# The small tables the health views join per open deal: without statistics their plans go quadratic.
+HEALTH_VIEW_LOOKUPS = ("deal_health_rules", "stage_durations", "pipeline_stages")
 
 GROUP = "insight"
 
@@ -25,9 +29,12 @@ def deal_health(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.connect() as connection:
         stages = refresh_stage_durations(connection)
         connection.commit()
+        analyzed = analyze_if_stale(connection, HEALTH_VIEW_LOOKUPS)
+        connection.commit()
         counts = health_counts(connection)
     metadata: dict[str, object] = {
         "stage_durations_rows": stages,
+        "analyzed": ", ".join(analyzed) or "none",
         **{f"open_deals_{status}": count for status, count in counts.by_health.items()},
         "amount_at_risk": dg.MetadataValue.float(float(counts.amount_at_risk)),
         **{f"rule:{rule}": count for rule, count in sorted(counts.by_rule.items())},

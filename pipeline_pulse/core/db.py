@@ -38,6 +38,10 @@ class DbBounds:
             "lock_timeout": str(int(self.lock_timeout_seconds * 1000)),
             # A client that dies inside a transaction must not hold its locks for ever.
             "idle_in_transaction_session_timeout": str(int(max(self.statement_timeout_seconds, 60) * 1000)),
+            # The planner's costs for the health views and the mart's GROUP BY run into the millions, so JIT
+            # compiles them with inlining and optimisation: 5-10 s per statement on a busy 2-core box, for
+            # queries that execute in well under a second without it (bench/RESULTS.md, deal_health).
+            "jit": "off",
         }
 
 

@@ -10,7 +10,6 @@ import time
 from http import HTTPStatus
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from pipeline_pulse.core.config import SECRET_KEYS, ConfigurationError, Settings
@@ -82,6 +81,10 @@ class SecretsManager:
 
     def _boto_client(self) -> Any:
         if self._client is None:
+            # Imported here: boto3 takes 0.5-1.5 s to import, and only production reads a secret (every
+            # `dagster job execute`, run worker and API process in development would pay it for nothing).
+            import boto3
+
             # A session of its own: boto3's default session caches the first credentials it resolved and
             # is not thread-safe for creating clients.
             self._client = boto3.session.Session(region_name=self.region).client("secretsmanager")

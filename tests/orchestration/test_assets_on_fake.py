@@ -10,7 +10,7 @@ import dagster as dg
 import pytest
 from sqlalchemy import func, select
 
-from orchestration.checks import DEAL_CHECKS
+from orchestration.checks import CHECKS, DEAL_CHECKS
 from orchestration.definitions import ASSETS
 from orchestration.resources import PipelineSettingsResource, WarehouseResource, ZohoResource
 from pipeline_pulse.core.db import create_sync_engine
@@ -104,7 +104,7 @@ def test_every_asset_and_check_materializes_from_the_port(db_url: str) -> None:
     assert metadata(result, "crm_users")["api_calls"] == 1  # counters are per asset, not per run
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks == dict.fromkeys(checks, True)
-    assert len(checks) == len(DEAL_CHECKS)
+    assert len(checks) == len(CHECKS)
 
     snapshot = dg.materialize(
         [SNAPSHOTS],
