@@ -26,6 +26,8 @@ SYNC_SELECTION = dg.AssetSelection.assets(
 )
 
 MAX_RUNTIME_TAG = "dagster/max_runtime"
+# The reconcile re-reads these from Zoho whatever their last refresh (orchestration/assets/dimensions.py).
+FORCED_DIMENSIONS = ("crm_users", "pipeline_stages", "currencies")
 
 
 class Jobs(NamedTuple):
@@ -52,9 +54,14 @@ def build_jobs(pipeline: PipelineSettings) -> Jobs:
         selection=SYNC_SELECTION,
         tags={**ZOHO_CONCURRENCY_TAGS, **_max_runtime(pipeline.zoho_reconcile_max_runtime_seconds)},
         executor_def=dg.in_process_executor,
-        config={"ops": {"deals": {"config": {"mode": "full"}}}},
-        description="Nightly: re-read every deal (Bulk Read above the threshold), repair drift, soft-delete deals "
-        "missing from Zoho, then rebuild the mart.",
+        config={
+            "ops": {
+                "deals": {"config": {"mode": "full"}},
+                **{name: {"config": {"force": True}} for name in FORCED_DIMENSIONS},
+            }
+        },
+        description="Nightly: re-read users, stages, currencies and every deal (Bulk Read above the threshold), "
+        "repair drift, soft-delete deals missing from Zoho, then rebuild the mart.",
     )
     deal_snapshots_job = dg.define_asset_job(
         "deal_snapshots_job",

@@ -109,13 +109,15 @@ _DEFAULTS = PipelineSettings.model_fields
 
 
 class PipelineSettingsResource(dg.ConfigurableResource):
-    """Thresholds of the asset checks and the schedule interval the freshness check compares against.
+    """Thresholds of the asset checks, the schedule interval the freshness check compares against, and how
+    often the dimension assets re-read Zoho.
 
     The code location builds it `from_settings` (the environment); the defaults are `PipelineSettings`' own."""
 
     sync_interval_minutes: int = Field(default=_DEFAULTS["zoho_sync_interval_minutes"].default, ge=1)
     max_rejected_share: float = Field(default=_DEFAULTS["pipeline_max_rejected_share"].default, ge=0, le=1)
     max_unassigned_share: float = Field(default=_DEFAULTS["pipeline_max_unassigned_share"].default, ge=0, le=1)
+    dimension_refresh_minutes: int = Field(default=_DEFAULTS["zoho_dimension_refresh_minutes"].default, ge=0)
     home_currency: str | None = Field(default=None, description="Override Zoho's home currency (ISO code).")
 
     @classmethod
@@ -124,6 +126,7 @@ class PipelineSettingsResource(dg.ConfigurableResource):
             "sync_interval_minutes": settings.pipeline.zoho_sync_interval_minutes,
             "max_rejected_share": settings.pipeline.pipeline_max_rejected_share,
             "max_unassigned_share": settings.pipeline.pipeline_max_unassigned_share,
+            "dimension_refresh_minutes": settings.pipeline.zoho_dimension_refresh_minutes,
         }
         return cls(**{**values, **overrides})
 

@@ -1,7 +1,16 @@
-"""Dimension assets: CRM users, pipeline stages, currencies (dated rates) and the region mapping."""
+"""Dimension assets: CRM users, pipeline stages, currencies (dated rates) and the region mapping.
+
+Users, stages and currencies change rarely in Zoho, so a sync re-reads one only when its last refresh (the
+`dimension:<asset>` stream in sync_state) is older than ZOHO_DIMENSION_REFRESH_MINUTES; currencies also once per
+UTC day, so every day has its dated rate; the nightly full reconcile always re-reads them (config `force`). A
+sync with nothing to do then makes no dimension call at all (four calls, and the SDK's start, per 15 minutes
+before). Skipped refreshes still materialize, with `refreshed: false` and the time of the last refresh."""
+
+from datetime import datetime, timedelta
 
 import dagster as dg
-from sqlalchemy import func, select
+from pydantic import Field
+from sqlalchemy import Connection, func, select
 
 from orchestration.assets.common import EXTRACT_RETRY, OWNERS, ZOHO_POOL, failing_fast_on_fatal_zoho_errors
 from orchestration.resources import PipelineSettingsResource, WarehouseResource, ZohoResource
@@ -11,8 +20,62 @@ from pipeline_pulse.warehouse.currencies import load_currency_rates, store_curre
 from pipeline_pulse.warehouse.dimensions import load_stages, load_users
 from pipeline_pulse.warehouse.regions import load_region_mapper
 from pipeline_pulse.warehouse.statistics import analyze_if_stale
+from pipeline_pulse.warehouse.sync_state import read_state, record_run_finished
 
 GROUP = "dimensions"
+
+
+class DimensionConfig(dg.Config):
+    force: bool = Field(
+        default=False, description="Re-read Zoho even if the last refresh is recent (the full reconcile sets it)."
+    )
+
+
+def dimension_stream(asset_name: str) -> str:
+    return f"dimension:{asset_name}"
+
+
+def last_refresh(connection: Connection, asset_name: str) -> datetime | None:
+    state = read_state(connection, dimension_stream(asset_name))
+    return state.last_success_at if state else None
+
+
+def refresh_due(last: datetime | None, every_minutes: int, now: datetime, *, daily: bool = False) -> bool:
+    """Whether a dimension refreshed at `last` must be re-read at `now` (never refreshed: yes; 0: always)."""
+    if last is None or every_minutes == 0:
+        return True
+    if daily and last.date() < now.date():
+        return True
+    return now - last >= timedelta(minutes=every_minutes)
+
+
+def _not_refreshed(last: datetime | None) -> dg.MaterializeResult:
+    return dg.MaterializeResult(
+        metadata={
+            "refreshed": False,
+            "last_refreshed_at": last.isoformat() if last else "never",
+            "api_calls": 0,
+            "api_credits": 0,
+        }
+    )
+
+
+def _record_refresh(
+    connection: Connection, asset_name: str, run_id: str, records: int, service: ZohoPort, inserted: int, updated: int
+) -> None:
+    counters = service.counters.as_dict()
+    record_run_finished(
+        connection,
+        dimension_stream(asset_name),
+        run_id,
+        counters={
+            "records_extracted": records,
+            "records_inserted": inserted,
+            "records_updated": updated,
+            "api_calls": counters["calls"],
+            "credits_used": counters["credits"],
+        },
+    )
 
 
 @dg.asset(
@@ -30,6 +93,8 @@ def regions(warehouse: WarehouseResource) -> dg.MaterializeResult:
             .group_by(CountryRegion.region_code)
             .order_by(CountryRegion.region_code)
         ).all()
+        analyze_if_stale(connection, ("country_regions", "regions"))
+        connection.commit()
     return dg.MaterializeResult(
         metadata={
             "regions": region_count,
@@ -46,19 +111,39 @@ def regions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     deps=[regions],
     retry_policy=EXTRACT_RETRY,
     pool=ZOHO_POOL,
-    description="Zoho CRM users (deal owners) with their region derived from their country.",
+    description="Zoho CRM users (deal owners) with their region derived from their country. Re-read when older "
+    "than ZOHO_DIMENSION_REFRESH_MINUTES.",
 )
-def crm_users(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.MaterializeResult:
+def crm_users(
+    context: dg.AssetExecutionContext,
+    config: DimensionConfig,
+    warehouse: WarehouseResource,
+    zoho: ZohoResource,
+    pipeline: PipelineSettingsResource,
+) -> dg.MaterializeResult:
+    with warehouse.connect() as connection:
+        last = last_refresh(connection, "crm_users")
+    if not config.force and not refresh_due(last, pipeline.dimension_refresh_minutes, utcnow()):
+        return _not_refreshed(last)
     service = zoho.port()
     with failing_fast_on_fatal_zoho_errors():
         users = service.list_users()
     with warehouse.connect() as connection:
         result = load_users(connection, users, load_region_mapper(connection))
+        _record_refresh(
+            connection, "crm_users", context.run.run_id, len(users), service, result.inserted, result.updated
+        )
         connection.commit()
-        analyze_if_stale(connection, ("crm_users", "country_regions", "regions"))
+        analyze_if_stale(connection, ("crm_users",))
         connection.commit()
     return dg.MaterializeResult(
-        metadata={"users": len(users), "inserted": result.inserted, "updated": result.updated, **_api(service)}
+        metadata={
+            "refreshed": True,
+            "users": len(users),
+            "inserted": result.inserted,
+            "updated": result.updated,
+            **_api(service),
+        }
     )
 
 
@@ -69,19 +154,34 @@ def crm_users(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.Materializ
     retry_policy=EXTRACT_RETRY,
     pool=ZOHO_POOL,
     description="Stages per pipeline with Zoho's probability and forecast type; deal_status open/won/lost comes "
-    "from the forecast type. Stages removed from Zoho stay, flagged inactive.",
+    "from the forecast type. Stages removed from Zoho stay, flagged inactive. Re-read when older than "
+    "ZOHO_DIMENSION_REFRESH_MINUTES.",
 )
-def pipeline_stages(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.MaterializeResult:
+def pipeline_stages(
+    context: dg.AssetExecutionContext,
+    config: DimensionConfig,
+    warehouse: WarehouseResource,
+    zoho: ZohoResource,
+    pipeline: PipelineSettingsResource,
+) -> dg.MaterializeResult:
+    with warehouse.connect() as connection:
+        last = last_refresh(connection, "pipeline_stages")
+    if not config.force and not refresh_due(last, pipeline.dimension_refresh_minutes, utcnow()):
+        return _not_refreshed(last)
     service = zoho.port()
     with failing_fast_on_fatal_zoho_errors():
         stages = service.get_stage_metadata()
     with warehouse.connect() as connection:
         result, deactivated = load_stages(connection, stages)
+        _record_refresh(
+            connection, "pipeline_stages", context.run.run_id, len(stages), service, result.inserted, result.updated
+        )
         connection.commit()
         analyze_if_stale(connection, ("pipeline_stages",))
         connection.commit()
     return dg.MaterializeResult(
         metadata={
+            "refreshed": True,
             "stages": len(stages),
             "inserted": result.inserted,
             "updated": result.updated,
@@ -98,23 +198,37 @@ def pipeline_stages(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.Mate
     retry_policy=EXTRACT_RETRY,
     pool=ZOHO_POOL,
     description="Org currencies with one dated exchange rate per day (units per 1 home-currency unit). The home "
-    "currency is Zoho's unless HOME_CURRENCY overrides it.",
+    "currency is Zoho's unless HOME_CURRENCY overrides it. Re-read once per UTC day and when older than "
+    "ZOHO_DIMENSION_REFRESH_MINUTES.",
 )
 def currencies(
-    warehouse: WarehouseResource, zoho: ZohoResource, pipeline: PipelineSettingsResource
+    context: dg.AssetExecutionContext,
+    config: DimensionConfig,
+    warehouse: WarehouseResource,
+    zoho: ZohoResource,
+    pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
+    with warehouse.connect() as connection:
+        last = last_refresh(connection, "currencies")
+    now = utcnow()
+    if not config.force and not refresh_due(last, pipeline.dimension_refresh_minutes, now, daily=True):
+        return _not_refreshed(last)
     service = zoho.port()
     with failing_fast_on_fatal_zoho_errors():
         records = service.get_currencies()
     home = pipeline.effective_home_currency()
     with warehouse.connect() as connection:
-        result = store_currency_rates(connection, records, utcnow().date(), home_override=home)
+        result = store_currency_rates(connection, records, now.date(), home_override=home)
+        _record_refresh(
+            connection, "currencies", context.run.run_id, len(records), service, result.inserted, result.updated
+        )
         connection.commit()
         analyze_if_stale(connection, ("currencies",))
         connection.commit()
         rates = load_currency_rates(connection, home)
     return dg.MaterializeResult(
         metadata={
+            "refreshed": True,
             "currencies": len(records),
             "home_currency": rates.home or "unknown",
             "rates_inserted": result.inserted,
@@ -129,4 +243,4 @@ def _api(service: ZohoPort) -> dict[str, int]:
     return {"api_calls": counters["calls"], "api_credits": counters["credits"]}
 
 
-__all__ = ["crm_users", "currencies", "pipeline_stages", "regions"]
+__all__ = ["DimensionConfig", "crm_users", "currencies", "pipeline_stages", "refresh_due", "regions"]

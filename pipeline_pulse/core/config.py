@@ -153,6 +153,12 @@ class PipelineSettings(BaseSettings):
         default=15, description="incremental sync schedule, in minutes; must divide 60"
     )
     zoho_reconcile_cron: str = Field(default="30 2 * * *", description="nightly full reconcile (cron, UTC)")
+    zoho_dimension_refresh_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="re-read users, stages and currencies from Zoho when their last refresh is older than this "
+        "(currencies also once per UTC day; the full reconcile always); 0 = every sync",
+    )
     pipeline_max_rejected_share: float = Field(
         default=0.05, ge=0, le=1, description="asset check: largest share of rejected deal records that passes"
     )
