@@ -1,9 +1,10 @@
 """`make run`: the whole system on one machine, from nothing to "ready" in one command.
 
 Migrates the warehouse (SQLite by default, or DATABASE_URL), starts the Zoho sandbox with a demo data set,
-simulates the last DEMO_HISTORY_DAYS days (sandbox clock advanced day by day with daily CRM changes; one sync
-and one snapshot partition per day, through the real Dagster jobs), then serves the Dagster UI and the API
-and prints their URLs, two dev tokens and example curl lines. Ctrl-C stops every process it started.
+simulates the last DEMO_HISTORY_DAYS days in one process (sandbox clock advanced day by day with daily CRM
+changes; one deals sync and one snapshot partition per day, the first and last day through the real Dagster
+jobs: tools/demo_history.py), then serves the Dagster UI and the API and prints their URLs, two dev tokens and
+example curl lines. Ctrl-C stops every process it started.
 
 A second run finds the marker under DEMO_RUN_DIR and reuses the warehouse, the sandbox state and Dagster's
 history, so it is ready in seconds. Settings: see tools/demo_config.py (DEMO_* variables, DATABASE_URL).
