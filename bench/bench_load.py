@@ -36,6 +36,7 @@ from sqlalchemy.engine import make_url
 
 from pipeline_pulse.core.db import create_sync_engine
 from pipeline_pulse.core.migrate import upgrade
+from pipeline_pulse.warehouse.deal_batch import rows_to_batch
 from pipeline_pulse.warehouse.deals import DEAL_DATA_COLUMNS, load_deals
 from pipeline_pulse.warehouse.upsert import _csv_encoder
 from zoho_sandbox import SandboxConfig, SandboxServer
@@ -132,10 +133,12 @@ def _indexed_copy(url: str, table: str) -> None:
 
 
 def bench_project(url: str, rows: list[dict[str, Any]]) -> float:
+    """load_deals from the transform's output form (an Arrow batch with `raw` as JSON text), built untimed."""
+    batch = rows_to_batch(rows)
     engine = create_sync_engine(url)
     started = time.perf_counter()
     with engine.connect() as connection:
-        result = load_deals(connection, rows)
+        result = load_deals(connection, batch)
         connection.commit()
     elapsed = time.perf_counter() - started
     assert result.inserted == len(rows), result

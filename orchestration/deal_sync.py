@@ -144,7 +144,7 @@ def run_deal_sync(
             report.transform_seconds += time.monotonic() - tick
             tick = time.monotonic()
             with engine.connect() as connection:
-                loaded = load_deals(connection, result.rows, present_in_zoho=(mode == "full"))
+                loaded = load_deals(connection, result.batch, present_in_zoho=(mode == "full"))
                 rejected = [*page.rejected, *result.rejected]
                 quarantine(connection, rejected, run_id=run_id)
                 report.resolved += resolve(connection, STREAM, result.cursor_ids)
@@ -248,7 +248,7 @@ def _reread_rejected(
         rejected = [*page.rejected, *result.rejected]
         failing = {r.zoho_id for r in rejected}
         with engine.connect() as connection:
-            loaded = load_deals(connection, result.rows)
+            loaded = load_deals(connection, result.batch)
             report.resolved += resolve(connection, STREAM, [i for i in batch if str(i) not in failing])
             quarantine(connection, rejected, run_id=run_id)
             connection.commit()

@@ -1,4 +1,4 @@
-"""Deal records -> warehouse rows, with pandas.
+"""Deal records -> warehouse rows, as column operations (pyarrow.compute) on one page at a time.
 
 Rules (documented for analysts in the `deals` asset description too):
 - times become UTC (naive values are taken as UTC), closing dates plain dates;
@@ -15,42 +15,51 @@ Rules (documented for analysts in the `deals` asset description too):
 - region = the Region field if it is a known region code, else the Country's region, else Unassigned
   (case-insensitive);
 - rejected (with reason and payload, never loaded): missing id, missing stage, missing or unparsable
-  Modified_Time, unparsable amount / exchange rate / dates, probability outside 0..100, unknown currency.
+  Modified_Time, unparsable amount / exchange rate / dates, probability outside 0..100, unknown currency, an
+  amount of 10^18 or more (beyond the warehouse column).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, select
 
+from orchestration.transforms.deal_columns import (
+    OWN_CATEGORY,
+    QUOTED,
+    RAW_JSON,
+    RECORD_FIELDS,
+    bad_column,
+    records_to_frame,
+    text_column,
+)
 from pipeline_pulse.models import PipelineStage
-from pipeline_pulse.services.zoho.records import DealRecord, QuarantinedRecord
-from pipeline_pulse.warehouse.currencies import CurrencyRates, load_currency_rates, to_home, weighted
+from pipeline_pulse.services.zoho.records import QuarantinedRecord
+from pipeline_pulse.warehouse.currencies import CurrencyRates, load_currency_rates
+from pipeline_pulse.warehouse.deal_batch import DEAL_SCHEMA, TEXT_LIMITS, batch_rows
 from pipeline_pulse.warehouse.regions import RegionMapper, load_region_mapper
 
+__all__ = [
+    "STREAM",
+    "DealTransformContext",
+    "DealTransformResult",
+    "StageInfo",
+    "load_transform_context",
+    "records_to_frame",
+    "transform_deals",
+]
+
 STREAM = "deals"
-_INVALID = object()
-RECORD_FIELDS: tuple[str, ...] = tuple(DealRecord.__dataclass_fields__)
-# Column widths of the free-text columns: longer values are cut (the full value stays in `raw`).
-TEXT_LIMITS = {
-    "deal_name": 255,
-    "account_name": 255,
-    "owner_name": 255,
-    "owner_email": 255,
-    "pipeline": 120,
-    "lead_source": 120,
-    "deal_type": 120,
-    "country": 120,
-    "forecast_category": 60,
-}
-CATEGORY_FIELD = "Forecast_Category__s"
+# Amounts beyond Numeric(20, 2) would fail the whole load: such a record is rejected instead.
+AMOUNT_LIMIT = Decimal(10) ** 18
+_STATUS_BY_TYPE = ("open", "won", "lost")
 
 
 @dataclass(frozen=True)
@@ -72,13 +81,19 @@ class DealTransformContext:
 
 @dataclass
 class DealTransformResult:
-    rows: list[dict[str, Any]]
+    """`batch`: the deals rows as Arrow columns (DEAL_SCHEMA), what the loader COPYs; `rows` the same as dicts."""
+
+    batch: pa.Table
     rejected: list[QuarantinedRecord]
     unknown_stage_ids: list[int]
 
     @property
+    def rows(self) -> list[dict[str, Any]]:
+        return batch_rows(self.batch)
+
+    @property
     def cursor_ids(self) -> list[int]:
-        return [row["id"] for row in self.rows]
+        return self.batch.column("id").to_pylist()
 
 
 def load_transform_context(connection: Connection, home_currency: str | None = None) -> DealTransformContext:
@@ -106,244 +121,261 @@ def load_transform_context(connection: Connection, home_currency: str | None = N
     )
 
 
-def records_to_frame(records: Sequence[DealRecord]) -> pd.DataFrame:
-    """One row per record, every column object-typed (19-digit ids must not pass through float)."""
-    data = {name: [getattr(record, name, None) for record in records] for name in RECORD_FIELDS}
-    return pd.DataFrame(data, dtype=object)
+def _map_distinct(columns: Sequence[pa.Array], function: Callable[..., Any], out_type: pa.DataType) -> pa.Array:
+    """`function` applied to each distinct combination of the columns' values (a Python call per distinct
+    combination, not per row: stages, regions, currencies and days repeat), spread back over the rows."""
+    encoded = [pc.dictionary_encode(column, null_encoding="encode") for column in columns]
+    code: pa.Array | None = None
+    dictionaries = [e.dictionary.to_pylist() for e in encoded]
+    for e, dictionary in zip(encoded, dictionaries, strict=True):
+        indices = e.indices.cast(pa.int64())
+        code = indices if code is None else pc.add(pc.multiply(code, len(dictionary) or 1), indices)
+    assert code is not None
+    distinct = pc.unique(code)
+    values = []
+    for key in distinct.to_pylist():
+        parts = []
+        for dictionary in reversed(dictionaries):
+            size = len(dictionary) or 1
+            key, index = divmod(key, size)
+            parts.append(dictionary[index] if dictionary else None)
+        values.append(function(*reversed(parts)))
+    return pa.array(values, type=out_type).take(pc.index_in(code, value_set=distinct))
 
 
-def _map_obj(series: pd.Series, function: Any) -> pd.Series:
-    """Element-wise map that stays object-typed (Series.map would infer float and round 19-digit ids)."""
-    return pd.Series([function(value) for value in series], index=series.index, dtype=object)
+def _column_or_false(table: pa.Table, name: str) -> pa.Array:
+    if name in table.column_names:
+        return pc.fill_null(table.column(name).combine_chunks(), False)
+    return pa.array([False] * table.num_rows, pa.bool_())
 
 
-def _to_int(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, bool):
-        return _INVALID
-    try:
-        number = int(str(value).strip()) if not isinstance(value, int) else value
-    except ValueError:
-        try:
-            as_decimal = Decimal(str(value).strip())
-        except InvalidOperation:
-            return _INVALID
-        if as_decimal != as_decimal.to_integral_value():
-            return _INVALID
-        number = int(as_decimal)
-    return number
+def _blank(values: pa.Array) -> pa.Array:
+    return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), ""), True)
 
 
-def _to_decimal(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, Decimal):
-        return value if value.is_finite() else _INVALID
-    if isinstance(value, bool):
-        return _INVALID
-    text = str(value).strip().replace(",", "")
-    if not text:
-        return None
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return _INVALID
-    return number if number.is_finite() else _INVALID
+def _currency_code(value: str | None) -> str | None:
+    return value.strip().upper() if isinstance(value, str) and value.strip() else None
 
 
-def _utc_times(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(UTC timestamps, mask of values that were present but unparsable)."""
-    present = series.map(
-        lambda v: (
-            v is not None and not (isinstance(v, str) and not v.strip()) and not (isinstance(v, float) and pd.isna(v))
+def _status_fallback_flags(stage: str | None) -> bool:
+    """True when a stage unknown to the picklist reads as lost (with probability 0): "lost" in the name or a
+    name starting "closed"."""
+    name = (stage or "").strip().casefold()
+    return "lost" in name or name.startswith("closed")
+
+
+def _rejection_reasons(table: pa.Table, context: DealTransformContext, currency: pa.Array) -> pa.Array:
+    """The first failed rule of each row (null: the row is good), in the documented order."""
+    rules: list[tuple[pa.Array, Any]] = []
+    ids = table.column("id").combine_chunks()
+    rules.append(
+        (
+            pc.or_(_column_or_false(table, bad_column("id")), pc.fill_null(pc.less_equal(ids, 0), True)),
+            "missing or invalid id",
         )
-    )
-    parsed = pd.to_datetime(series.where(present, None), utc=True, errors="coerce", format="ISO8601")
-    return parsed, present & parsed.isna()
-
-
-def _dates(series: pd.Series) -> tuple[list[date | None], pd.Series]:
-    values: list[date | None] = []
-    bad: list[bool] = []
-    for value in series:
-        if (
-            value is None
-            or (isinstance(value, float) and pd.isna(value))
-            or (isinstance(value, str) and not value.strip())
-        ):
-            values.append(None)
-            bad.append(False)
-        elif isinstance(value, datetime):
-            values.append(value.date())
-            bad.append(False)
-        elif isinstance(value, date):
-            values.append(value)
-            bad.append(False)
-        else:
-            try:
-                values.append(date.fromisoformat(str(value).strip()[:10]))
-                bad.append(False)
-            except ValueError:
-                values.append(None)
-                bad.append(True)
-    return values, pd.Series(bad, index=series.index, dtype=bool)
-
-
-def _status_fallback(stage: str, probability: int | None) -> str:
-    name = stage.strip().casefold()
-    if probability == 100:
-        return "won"
-    if probability == 0 and ("lost" in name or name.startswith("closed")):
-        return "lost"
-    return "open"
-
-
-def _json_safe(raw: Any) -> dict[str, Any]:
-    if not raw:
-        return {}
-    return json.loads(json.dumps(dict(raw), default=str, ensure_ascii=False))
-
-
-def _own_category(raw: Any) -> str | None:
-    """The deal's Forecast_Category__s; blank (a CSV cell) and Zoho's "-None-" mean unset."""
-    value = raw.get(CATEGORY_FIELD) if raw else None
-    if isinstance(value, dict):  # a picklist sent as {"name": ..., "id": ...}
-        value = value.get("name")
-    if not isinstance(value, str) or not value.strip() or value.strip() == "-None-":
-        return None
-    return value.strip()
-
-
-def _pydatetime(value: Any) -> datetime | None:
-    return None if pd.isna(value) else value.to_pydatetime()
-
-
-def transform_deals(frame: pd.DataFrame, context: DealTransformContext) -> DealTransformResult:
-    """Validate and enrich a frame from `records_to_frame`. Never raises on bad data: bad rows are rejected."""
-    if frame.empty:
-        return DealTransformResult(rows=[], rejected=[], unknown_stage_ids=[])
-    df = frame.copy()
-    reasons = pd.Series([None] * len(df), index=df.index, dtype=object)
-
-    def reject(mask: pd.Series, reason: Any) -> None:
-        nonlocal reasons
-        target = mask & reasons.isna()
-        if target.any():
-            reasons = reasons.where(~target, reason if isinstance(reason, str) else reason[target])
-
-    df["id"] = _map_obj(df["id"], _to_int)
-    reject(
-        df["id"].map(lambda v: v is None or v is _INVALID or (isinstance(v, int) and v <= 0)), "missing or invalid id"
     )
     for name in ("account_id", "owner_id", "probability"):
-        df[name] = _map_obj(df[name], _to_int)
-        reject(df[name].map(lambda v: v is _INVALID), f"unparsable {name}")
-    reject(df["probability"].map(lambda v: isinstance(v, int) and not 0 <= v <= 100), "probability outside 0..100")
-
-    reject(df["stage"].map(lambda v: not isinstance(v, str) or not v.strip()), "missing stage")
-    reject(df["stage"].map(lambda v: isinstance(v, str) and len(v) > 120), "stage name longer than 120 characters")
-
+        rules.append((_column_or_false(table, bad_column(name)), f"unparsable {name}"))
+    probability = table.column("probability").combine_chunks()
+    outside = pc.or_(pc.less(probability, 0), pc.greater(probability, 100))
+    rules.append((pc.fill_null(outside, False), "probability outside 0..100"))
+    stage = table.column("stage").combine_chunks()
+    rules.append((_blank(stage), "missing stage"))
+    rules.append((pc.fill_null(pc.greater(pc.utf8_length(stage), 120), False), "stage name longer than 120 characters"))
     for name in ("amount", "exchange_rate"):
-        original = df[name]
-        df[name] = _map_obj(original, _to_decimal)
-        bad = df[name].map(lambda v: v is _INVALID)
-        reject(bad, original.map(lambda v, n=name: f"unparsable {n}: {str(v)[:60]!r}"))
-
-    modified, _ = _utc_times(df["modified_time"])
-    reject(modified.isna(), "missing or unparsable Modified_Time")
-    for name in ("created_time", "last_activity_time"):
-        parsed, bad = _utc_times(df[name])
-        df[name] = parsed
-        reject(bad, f"unparsable {name}")
-    df["modified_time"] = modified
-    closing, bad_closing = _dates(df["closing_date"])
-    df["closing_date"] = pd.Series(closing, index=df.index, dtype=object)
-    reject(bad_closing, "unparsable closing_date")
-
-    rates = context.rates
-    currency = _map_obj(df["currency"], lambda v: v.strip().upper() if isinstance(v, str) and v.strip() else None)
-    df["currency"] = _map_obj(currency, lambda v: v if v is not None else rates.home)
-    reject(df["currency"].isna(), "no currency and no home currency known")
-    reject(
-        df["currency"].map(lambda v: v is not None and not rates.knows(v)),
-        df["currency"].map(lambda v: f"unknown currency {v!r}"),
-    )
-
-    rejected_mask = reasons.notna()
-    rejected = [
-        QuarantinedRecord(
-            stream=STREAM,
-            zoho_id=None if frame.at[index, "id"] is None else str(frame.at[index, "id"]),
-            reason=str(reasons[index]),
-            payload=_json_safe(frame.at[index, "raw"])
-            or {k: str(frame.at[index, k]) for k in RECORD_FIELDS if k != "raw"},
-        )
-        for index in df.index[rejected_mask]
-    ]
-    good = df[~rejected_mask].copy()
-    if good.empty:
-        return DealTransformResult(rows=[], rejected=rejected, unknown_stage_ids=[])
-
-    # Newest version of each id wins if a page carries one twice.
-    good = good.sort_values("modified_time", kind="stable").drop_duplicates("id", keep="last")
-
-    stage_infos: list[StageInfo | None] = [
-        context.stages.get((pipeline, stage)) or context.stages_by_name.get(stage.casefold())
-        for pipeline, stage in zip(good["pipeline"], good["stage"], strict=True)
-    ]
-    good["region_code"] = [
-        context.regions.resolve(region, country)
-        for region, country in zip(good["region"], good["country"], strict=True)
-    ]
-
-    categories = [_own_category(raw) for raw in good["raw"]]
-
-    rows: list[dict[str, Any]] = []
-    unknown_stage_ids: list[int] = []
-    # Plain dicts, not iterrows(): a Series per row and its __getitem__ were 40% of the transform.
-    for deal, info, own_category in zip(good.to_dict("records"), stage_infos, categories, strict=True):
-        modified_at: datetime = deal["modified_time"].to_pydatetime()
-        rate = deal["exchange_rate"] if deal["exchange_rate"] is not None and deal["exchange_rate"] > 0 else None
-        if rate is None:
-            rate = rates.rate(deal["currency"], modified_at.date())
-        amount_home = to_home(deal["amount"], rate)
-        if info is None:
-            unknown_stage_ids.append(deal["id"])
-            status = _status_fallback(deal["stage"], deal["probability"])
+        bad = _column_or_false(table, bad_column(name))
+        if name in QUOTED and text_column(name) in table.column_names:
+            texts = table.column(text_column(name)).combine_chunks()
+            quoted = pa.array(
+                [None if t is None else f"unparsable {name}: {t[:60]!r}" for t in texts.filter(bad).to_pylist()]
+            )
+            reason: Any = pa.array([None] * table.num_rows, pa.string())
+            positions = pc.indices_nonzero(bad)
+            reason = _scatter(reason, positions, quoted)
+            rules.append((bad, reason))
         else:
-            status = info.deal_status
-        row = {
-            "id": deal["id"],
-            "deal_name": deal["deal_name"],
-            "account_id": deal["account_id"],
-            "account_name": deal["account_name"],
-            "owner_id": deal["owner_id"],
-            "owner_name": deal["owner_name"],
-            "owner_email": deal["owner_email"],
-            "stage": deal["stage"].strip(),
-            "pipeline": deal["pipeline"],
-            "probability": deal["probability"],
-            "forecast_category": own_category or (info.forecast_category if info else None),
-            "forecast_type": info.forecast_type if info else None,
-            "deal_status": status,
-            "amount": deal["amount"],
-            "currency": deal["currency"],
-            "exchange_rate": rate,
-            "amount_home": amount_home,
-            "weighted_amount_home": weighted(amount_home, deal["probability"]),
-            "closing_date": deal["closing_date"],
-            "created_time": _pydatetime(deal["created_time"]),
-            "modified_time": modified_at,
-            "last_activity_time": _pydatetime(deal["last_activity_time"]),
-            "lead_source": deal["lead_source"],
-            "deal_type": deal["deal_type"],
-            "country": deal["country"],
-            "region": deal["region_code"],
-            "raw": _json_safe(deal["raw"]),
-        }
-        for name, limit in TEXT_LIMITS.items():
-            value = row[name]
-            row[name] = value[:limit] if isinstance(value, str) else (None if value is None else str(value)[:limit])
-        rows.append(row)
-    return DealTransformResult(rows=rows, rejected=rejected, unknown_stage_ids=unknown_stage_ids)
+            rules.append((bad, f"unparsable {name}"))
+    amount = table.column("amount").combine_chunks()
+    limit = pa.scalar(AMOUNT_LIMIT, amount.type)
+    huge = pc.or_(pc.greater_equal(amount, limit), pc.less_equal(amount, pc.negate(limit)))
+    rules.append((pc.fill_null(huge, False), "amount outside the warehouse's range (|amount| < 10^18)"))
+    rules.append((pc.is_null(table.column("modified_time").combine_chunks()), "missing or unparsable Modified_Time"))
+    for name in ("created_time", "last_activity_time"):
+        rules.append((_column_or_false(table, bad_column(name)), f"unparsable {name}"))
+    rules.append((_column_or_false(table, bad_column("closing_date")), "unparsable closing_date"))
+    rules.append((pc.is_null(currency), "no currency and no home currency known"))
+    rates = context.rates
+    unknown = _map_distinct([currency], lambda code: code is not None and not rates.knows(code), pa.bool_())
+    unknown_reason = _map_distinct([currency], lambda code: f"unknown currency {code!r}", pa.string())
+    rules.append((unknown, unknown_reason))
+
+    reasons = pa.array([None] * table.num_rows, pa.string())
+    for mask, reason in reversed(rules):  # the first rule that fails wins
+        value = reason if isinstance(reason, pa.Array) else pa.scalar(reason, pa.string())
+        reasons = pc.if_else(mask, value, reasons)
+    return reasons
+
+
+def _scatter(target: pa.Array, positions: pa.Array, values: pa.Array) -> pa.Array:
+    """`target` with `values` put at `positions` (rare: only rows with an unparsable quoted value)."""
+    out = target.to_pylist()
+    for position, value in zip(positions.to_pylist(), values.to_pylist(), strict=True):
+        out[position] = value
+    return pa.array(out, type=target.type)
+
+
+def _quarantined(table: pa.Table, reasons: pa.Array, rejected_mask: pa.Array) -> list[QuarantinedRecord]:
+    """One QuarantinedRecord per rejected row (its reason and payload: `raw`, else the record's fields)."""
+    bad = table.filter(rejected_mask)
+    out: list[QuarantinedRecord] = []
+    fields = [name for name in RECORD_FIELDS if name != "raw" and name in bad.column_names]
+    for row, reason in zip(bad.to_pylist(), reasons.filter(rejected_mask).to_pylist(), strict=True):
+        payload = json.loads(row[RAW_JSON]) if row[RAW_JSON] else {}
+        if not payload:
+            payload = {name: str(row[name]) for name in fields}
+        zoho_id = row["id"]
+        out.append(
+            QuarantinedRecord(
+                stream=STREAM, zoho_id=None if zoho_id is None else str(zoho_id), reason=str(reason), payload=payload
+            )
+        )
+    return out
+
+
+def _newest_per_id(good: pa.Table) -> pa.Table:
+    """Sorted by (modified_time, position); the newest version of each id wins if a page carries one twice."""
+    order = pa.array(range(good.num_rows), pa.int64())
+    good = good.append_column("_position", order)
+    good = good.take(pc.sort_indices(good, sort_keys=[("modified_time", "ascending"), ("_position", "ascending")]))
+    good = good.set_column(good.schema.get_field_index("_position"), "_position", order)
+    if pc.count_distinct(good.column("id")).as_py() != good.num_rows:
+        kept = good.group_by("id", use_threads=False).aggregate([("_position", "max")]).column("_position_max")
+        good = good.take(pc.take(kept, pc.sort_indices(kept)))
+    return good.drop_columns(["_position"])
+
+
+def _rates_used(good: pa.Table, currency: pa.Array, rates: CurrencyRates) -> pa.Array:
+    """The deal's own Exchange_Rate when positive, else its currency's rate in force on its Modified_Time day."""
+    own = good.column("exchange_rate").combine_chunks()
+    usable = pc.fill_null(pc.greater(own, pa.scalar(Decimal(0), own.type)), False)
+    day = pc.cast(good.column("modified_time").combine_chunks(), pa.date32())
+    dated = _map_distinct(
+        [currency, day], lambda code, on: rates.rate(code, on) if code is not None else None, own.type
+    )
+    return pc.if_else(usable, own, dated)
+
+
+def _to_home(amount: pa.Array, rate: pa.Array) -> pa.Array:
+    """amount / rate, half away from zero to cents (Zoho's convention); null without amount or positive rate."""
+    wide_amount = amount.cast(pa.decimal256(30, 9))
+    positive = pc.fill_null(pc.greater(rate, pa.scalar(Decimal(0), rate.type)), False)
+    safe_rate = pc.if_else(positive, rate, pa.scalar(Decimal(1), rate.type)).cast(pa.decimal256(20, 9))
+    quotient = pc.round(pc.divide(wide_amount, safe_rate), 2, round_mode="half_towards_infinity")
+    home = pc.if_else(positive, quotient, pa.scalar(None, quotient.type))
+    return home.cast(pa.decimal128(38, 2))
+
+
+def _weighted(amount_home: pa.Array, probability: pa.Array) -> pa.Array:
+    """amount_home x probability / 100, half away from zero to cents."""
+    percent = probability.cast(pa.int16()).cast(pa.decimal256(5, 0))  # 0..100, checked before
+    product = pc.multiply(amount_home.cast(pa.decimal256(40, 2)), percent)
+    share = pc.divide(product, pa.scalar(Decimal(100), pa.decimal256(3, 0)))
+    return pc.round(share, 2, round_mode="half_towards_infinity").cast(pa.decimal128(38, 2))
+
+
+def transform_deals(frame: pa.Table, context: DealTransformContext) -> DealTransformResult:
+    """Validate and enrich a frame from `records_to_frame`. Never raises on bad data: bad rows are rejected."""
+    if frame.num_rows == 0:
+        return DealTransformResult(batch=DEAL_SCHEMA.empty_table(), rejected=[], unknown_stage_ids=[])
+    rates = context.rates
+    currency = _map_distinct(
+        [frame.column("currency").combine_chunks()],
+        lambda value: _currency_code(value) or rates.home,
+        pa.string(),
+    )
+    reasons = _rejection_reasons(frame, context, currency)
+    rejected_mask = pc.is_valid(reasons)
+    rejected = _quarantined(frame, reasons, rejected_mask) if pc.any(rejected_mask).as_py() else []
+    good_mask = pc.invert(rejected_mask)
+    good = frame.filter(good_mask).append_column("_currency", currency.filter(good_mask))
+    if good.num_rows == 0:
+        return DealTransformResult(batch=DEAL_SCHEMA.empty_table(), rejected=rejected, unknown_stage_ids=[])
+    good = _newest_per_id(good)
+    currency = good.column("_currency").combine_chunks()
+    pipeline = good.column("pipeline").combine_chunks()
+    stage = good.column("stage").combine_chunks()
+    probability = good.column("probability").combine_chunks()
+
+    infos: list[StageInfo | None] = [None]
+    info_index: dict[StageInfo, int] = {}
+
+    def stage_info(pipeline_name: str | None, stage_name: str) -> int:
+        info = context.stages.get((pipeline_name, stage_name)) or context.stages_by_name.get(stage_name.casefold())  # type: ignore[arg-type]
+        if info is None:
+            return 0
+        if info not in info_index:
+            info_index[info] = len(infos)
+            infos.append(info)
+        return info_index[info]
+
+    which = _map_distinct([pipeline, stage], stage_info, pa.int64())
+    known = pc.greater(which, 0)
+    forecast_type = pa.array([i.forecast_type if i else None for i in infos], pa.string()).take(which)
+    stage_category = pa.array([i.forecast_category if i else None for i in infos], pa.string()).take(which)
+    stage_status = pa.array([i.deal_status if i else None for i in infos], pa.string()).take(which)
+    lostish = _map_distinct([stage], _status_fallback_flags, pa.bool_())
+    fallback = pc.case_when(
+        pc.make_struct(
+            pc.fill_null(pc.equal(probability, 100), False),
+            pc.fill_null(pc.and_(pc.equal(probability, 0), lostish), False),
+        ),
+        "won",
+        "lost",
+        "open",
+    )
+    deal_status = pc.if_else(known, stage_status, fallback)
+    unknown_stage_ids = good.column("id").filter(pc.invert(known)).to_pylist()
+
+    own_category = good.column(OWN_CATEGORY).combine_chunks()
+    forecast_category = pc.coalesce(own_category, stage_category)
+    region = _map_distinct(
+        [good.column("region").combine_chunks(), good.column("country").combine_chunks()],
+        context.regions.resolve,
+        pa.string(),
+    )
+    rate = _rates_used(good, currency, rates)
+    amount = good.column("amount").combine_chunks()
+    amount_home = _to_home(amount, rate)
+    columns: dict[str, Any] = {
+        "id": good.column("id"),
+        "deal_name": good.column("deal_name"),
+        "account_id": good.column("account_id"),
+        "account_name": good.column("account_name"),
+        "owner_id": good.column("owner_id"),
+        "owner_name": good.column("owner_name"),
+        "owner_email": good.column("owner_email"),
+        "stage": pc.utf8_trim_whitespace(stage),
+        "pipeline": pipeline,
+        "probability": probability,
+        "forecast_category": forecast_category,
+        "forecast_type": forecast_type,
+        "deal_status": deal_status,
+        "amount": amount,
+        "currency": currency,
+        "exchange_rate": rate,
+        "amount_home": amount_home,
+        "weighted_amount_home": _weighted(amount_home, probability),
+        "closing_date": good.column("closing_date"),
+        "created_time": good.column("created_time"),
+        "modified_time": good.column("modified_time"),
+        "last_activity_time": good.column("last_activity_time"),
+        "lead_source": good.column("lead_source"),
+        "deal_type": good.column("deal_type"),
+        "country": good.column("country"),
+        "region": region,
+        "raw": good.column(RAW_JSON),
+    }
+    for name, limit in TEXT_LIMITS.items():
+        columns[name] = pc.utf8_slice_codeunits(columns[name], 0, limit)
+    batch = pa.table([pc.cast(columns[f.name], f.type) for f in DEAL_SCHEMA], schema=DEAL_SCHEMA)
+    return DealTransformResult(batch=batch, rejected=rejected, unknown_stage_ids=unknown_stage_ids)

@@ -9,13 +9,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
 from sqlalchemy import Connection, and_, bindparam, case, func, null, or_, select, text, update
 
 from pipeline_pulse.models import Deal, utcnow
 from pipeline_pulse.services.zoho.records import DeletedDeal
 from pipeline_pulse.warehouse.data_version import bump_data_version
+from pipeline_pulse.warehouse.deal_batch import DEAL_SCHEMA, rows_to_batch
 from pipeline_pulse.warehouse.deal_versions import record_versions
-from pipeline_pulse.warehouse.upsert import DEFAULT_CHUNK_SIZE, UpsertResult, UpsertSpec, upsert
+from pipeline_pulse.warehouse.upsert import DEFAULT_BATCH_CHUNK, UpsertResult, UpsertSpec, upsert_batch
 
 DEALS = Deal.__table__
 # Every column the transform produces; bookkeeping columns (first_seen_at, last_synced_at, deleted_at) are not.
@@ -65,22 +67,23 @@ def deal_upsert_spec(*, present_in_zoho: bool = False) -> UpsertSpec:
 
 def load_deals(
     connection: Connection,
-    rows: Iterable[Mapping[str, Any]],
+    rows: pa.Table | Iterable[Mapping[str, Any]],
     *,
     present_in_zoho: bool = False,
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    chunk_size: int = DEFAULT_BATCH_CHUNK,
 ) -> UpsertResult:
-    """Upsert transformed deal rows (keys = DEAL_DATA_COLUMNS) in the caller's transaction."""
+    """Upsert transformed deals - the transform's Arrow batch (DEAL_SCHEMA), or dict rows with its keys - in
+    the caller's transaction, then record the new versions of the deals it touched (set-based)."""
+    batch = rows if isinstance(rows, pa.Table) else rows_to_batch(rows, DEAL_SCHEMA)
+    if batch.num_rows == 0:
+        return UpsertResult()
     now = utcnow()
-    ids = array("q")
-
-    def stamped() -> Iterable[Mapping[str, Any]]:
-        for row in rows:
-            ids.append(row["id"])
-            yield {**row, "first_seen_at": now, "last_synced_at": now}
-
-    result = upsert(connection, deal_upsert_spec(present_in_zoho=present_in_zoho), stamped(), chunk_size=chunk_size)
+    stamp = pa.repeat(pa.scalar(now, pa.timestamp("us", tz="UTC")), batch.num_rows)
+    stamped = batch.append_column("first_seen_at", stamp).append_column("last_synced_at", stamp)
+    spec = deal_upsert_spec(present_in_zoho=present_in_zoho)
+    result = upsert_batch(connection, spec, stamped, chunk_size=chunk_size)
     if result.inserted or result.updated:
+        ids = batch.column("id").to_pylist()
         record_versions(connection, ids, mode="reconcile" if present_in_zoho else "sync", observed_at=now)
         bump_data_version(connection)
     return result

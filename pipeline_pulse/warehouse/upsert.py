@@ -1,6 +1,8 @@
-"""Idempotent bulk upsert over a model's table, in bounded chunks.
+"""Idempotent bulk upsert over a model's table, in bounded chunks, from dict rows (`upsert`) or an Arrow
+table (`upsert_batch`, the columnar deals load).
 
-PostgreSQL: COPY the chunk into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO UPDATE.
+PostgreSQL: COPY the chunk into a temporary table, then one INSERT ... SELECT ... ON CONFLICT DO UPDATE. An
+Arrow chunk becomes COPY CSV in C (pyarrow.csv.write_csv), never a Python value per cell.
 SQLite: an executemany INSERT ... ON CONFLICT DO UPDATE. Both skip rows whose compared columns are unchanged,
 so re-reading a page (Zoho's overlap window) or rerunning a job writes nothing and counts nothing as updated.
 """
@@ -11,15 +13,20 @@ import csv
 import io
 import json
 import operator
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Connection, MetaData, Table, and_, func, or_, select, tuple_
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+from sqlalchemy import Column, ColumnElement, Connection, MetaData, Table, Text, and_, func, or_, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import sqltypes
 
 DEFAULT_CHUNK_SIZE = 5_000
+# Rows per COPY + upsert statement of an Arrow batch (one Bulk Read chunk is one statement).
+DEFAULT_BATCH_CHUNK = 50_000
 
 
 @dataclass
@@ -139,6 +146,77 @@ def _staging_table(spec: UpsertSpec, columns: Sequence[str]) -> Table:
     )
 
 
+def upsert_batch(
+    connection: Connection,
+    spec: UpsertSpec,
+    batch: pa.Table,
+    *,
+    chunk_size: int = DEFAULT_BATCH_CHUNK,
+) -> UpsertResult:
+    """`upsert` for an Arrow table whose columns are (a subset of) the target's: one COPY and one upsert
+    statement per chunk on Postgres. JSON columns hold JSON text. Runs in the caller's transaction."""
+    result = UpsertResult()
+    if batch.num_rows == 0:
+        return result
+    postgres = connection.dialect.name == "postgresql"
+    columns = list(batch.column_names)
+    stage = _PostgresStage(connection, spec, columns, encode=_arrow_csv) if postgres else None
+    sqlite_spec = None if postgres else replace(spec, table=_json_as_text(spec.table))
+    try:
+        for start in range(0, batch.num_rows, chunk_size):
+            chunk = _dedupe_batch(batch.slice(start, chunk_size), spec.key)
+            if stage is not None:
+                existing, written = stage.write(chunk)
+            else:
+                assert sqlite_spec is not None
+                rows = chunk.to_pylist()
+                existing = _count_existing(connection, spec, rows)
+                written = _upsert_sqlite(connection, sqlite_spec, rows)
+            inserted = chunk.num_rows - existing
+            updated = max(written - inserted, 0)
+            result += UpsertResult(inserted=inserted, updated=updated, unchanged=chunk.num_rows - inserted - updated)
+    finally:
+        if stage is not None:
+            stage.close()
+    return result
+
+
+_CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+
+
+def _arrow_csv(buffer: io.BytesIO, chunk: pa.Table) -> None:
+    """COPY CSV in C: strings quoted ("" is the empty string), nulls bare and empty (NULL), numbers, dates and
+    timestamps ("...Z") as Postgres reads them."""
+    pa_csv.write_csv(chunk, buffer, _CSV_OPTIONS)
+
+
+def _dedupe_batch(chunk: pa.Table, key: Sequence[str]) -> pa.Table:
+    # ON CONFLICT cannot touch one row twice in a statement; the last version of a key wins.
+    if len(key) == 1 and pc.count_distinct(chunk.column(key[0])).as_py() == chunk.num_rows:
+        return chunk
+    positions = pa.array(range(chunk.num_rows), pa.int64())
+    last = (
+        chunk.select(list(key))
+        .append_column("_position", positions)
+        .group_by(list(key), use_threads=False)
+        .aggregate([("_position", "max")])
+        .column("_position_max")
+    )
+    return chunk.take(pc.take(last, pc.sort_indices(last)))
+
+
+def _json_as_text(table: Table) -> Table:
+    """A twin of `table` whose JSON columns bind text as it is (the batch carries JSON already encoded)."""
+    return Table(
+        table.name,
+        MetaData(),
+        *(
+            Column(c.name, Text() if isinstance(c.type, sqltypes.JSON) else c.type, primary_key=c.primary_key)
+            for c in table.columns
+        ),
+    )
+
+
 class _PostgresStage:
     """The temporary staging table (ON COMMIT DROP) of one upsert call, plus everything that depends only on
     the column list - COPY statement, CSV encoder, compiled upsert and existing-key count - built once per call
@@ -146,7 +224,13 @@ class _PostgresStage:
     than DELETE, whose dead rows a temporary table never vacuums; TRUNCATE would be a second raw statement for
     no measurable gain). Dropped at the end of the call, so a later upsert in the same transaction starts clean."""
 
-    def __init__(self, connection: Connection, spec: UpsertSpec, columns: Sequence[str]) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        spec: UpsertSpec,
+        columns: Sequence[str],
+        encode: Callable[[Any, Any], None] | None = None,
+    ) -> None:
         self.connection = connection
         self.spec = spec
         self.columns = list(columns)
@@ -154,7 +238,8 @@ class _PostgresStage:
         self.table.drop(connection, checkfirst=True)
         self.table.create(connection)
         self.filled = False
-        self.encode = _csv_encoder(spec.table, self.columns)
+        self.encode = encode or _csv_encoder(spec.table, self.columns)
+        self.binary = encode is not None
         column_list = ", ".join(f'"{name}"' for name in self.columns)
         self.copy_sql = f"COPY {self.table.name} ({column_list}) FROM STDIN WITH (FORMAT csv)"
         key_match = and_(*(spec.table.c[k] == self.table.c[k] for k in spec.key))
@@ -164,13 +249,13 @@ class _PostgresStage:
         )
         self.upsert = _on_conflict(insert, spec)
 
-    def write(self, chunk: list[Mapping[str, Any]]) -> tuple[int, int]:
+    def write(self, chunk: Any) -> tuple[int, int]:
         """(rows of the chunk already in the target, rows the upsert inserted or updated)."""
         connection = self.connection
         if self.filled:
             self.table.drop(connection)
             self.table.create(connection)
-        buffer = io.StringIO()
+        buffer: Any = io.BytesIO() if self.binary else io.StringIO()
         self.encode(buffer, chunk)
         buffer.seek(0)
         # Raw SQL on purpose: COPY has no SQLAlchemy construct, and it is the fastest way to ship a chunk to the
