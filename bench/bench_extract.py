@@ -203,7 +203,7 @@ def service_records(service: UnifiedZohoCRMService) -> int:
 
 
 def bulk_records(service: UnifiedZohoCRMService) -> int:
-    return sum(len(page.records) for page in service.bulk_read_deals())
+    return sum(page.size for page in service.bulk_read_deals())
 
 
 def sdk_typed_records(limit: int) -> int:

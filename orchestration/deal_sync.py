@@ -139,7 +139,7 @@ def run_deal_sync(
                 break
             report.pages += 1
             tick = time.monotonic()
-            frame = records_to_frame(page.records)
+            frame = page.frame if page.frame is not None else records_to_frame(page.records)
             result = transform_deals(frame, context)
             report.transform_seconds += time.monotonic() - tick
             tick = time.monotonic()
@@ -170,10 +170,10 @@ def run_deal_sync(
                 connection.commit()
             report.load_seconds += time.monotonic() - tick
             if seen is not None:
-                seen.extend(record.id for record in page.records)
+                seen.extend(page.ids())
                 seen.extend(int(r.zoho_id) for r in page.rejected if r.zoho_id and str(r.zoho_id).isdigit())
                 seen.extend(int(r.zoho_id) for r in result.rejected if r.zoho_id and r.zoho_id.isdigit())
-            report.extracted += len(page.records) + len(page.rejected)
+            report.extracted += page.size + len(page.rejected)
             report.inserted += loaded.inserted
             report.updated += loaded.updated
             report.unchanged += loaded.unchanged

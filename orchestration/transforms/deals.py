@@ -31,7 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Connection, select
 
-from orchestration.transforms.deal_columns import (
+from pipeline_pulse.models import PipelineStage
+from pipeline_pulse.services.zoho.deal_columns import (
     OWN_CATEGORY,
     QUOTED,
     RAW_JSON,
@@ -40,7 +41,6 @@ from orchestration.transforms.deal_columns import (
     records_to_frame,
     text_column,
 )
-from pipeline_pulse.models import PipelineStage
 from pipeline_pulse.services.zoho.records import QuarantinedRecord
 from pipeline_pulse.warehouse.currencies import CurrencyRates, load_currency_rates
 from pipeline_pulse.warehouse.deal_batch import DEAL_SCHEMA, TEXT_LIMITS, batch_rows

@@ -36,6 +36,7 @@ from zohocrmsdk.src.com.zoho.crm.api.modules import MinifiedModule
 from zohocrmsdk.src.com.zoho.crm.api.util.choice import Choice
 
 from pipeline_pulse.core.config import Settings
+from pipeline_pulse.services.zoho.deal_arrow import DealArrowDecoder, iter_chunks, read_header
 from pipeline_pulse.services.zoho.deal_codec import DealCsvDecoder, DealJsonDecoder, RecordDecodeError
 from pipeline_pulse.services.zoho.errors import (
     ZohoBadRequestError,
@@ -561,18 +562,19 @@ class UnifiedZohoCRMService:
             layouts = self._get("GET layouts", "/crm/v8/settings/layouts", {"module": DEALS}) or {}
             lookups["Layout"] = {str(item["id"]): item.get("name") for item in layouts.get("layouts") or []}
         decoder = DealCsvDecoder(field_types, users, lookups)
+        columnar = DealArrowDecoder(field_types, users, lookups)
         fields = list(field_types)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zoho-bulk-prefetch")
         try:
             pending = pool.submit(self._fetch_bulk_page, operations, fields, modified_since, page_token)
             while pending is not None:
-                result, rows = pending.result()
+                result, bulk_file = pending.result()
                 more = bool(result.get("more_records"))
                 token = str(result["next_page_token"]) if more and result.get("next_page_token") else None
                 pending = (
                     pool.submit(self._fetch_bulk_page, operations, fields, modified_since, token) if token else None
                 )
-                yield from self._decode_bulk_chunks(decoder, rows, more, page_token, token)
+                yield from self._decode_bulk_file(columnar, decoder, bulk_file, more, page_token, token)
                 page_token = token
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -607,10 +609,60 @@ class UnifiedZohoCRMService:
 
     def _fetch_bulk_page(
         self, operations: BulkReadOperations, fields: list[str], modified_since: datetime | None, token: str | None
-    ) -> tuple[dict[str, Any], Iterator[list[str]]]:
+    ) -> tuple[dict[str, Any], tuple[zipfile.ZipFile, str]]:
         job_id = self._create_bulk_job(operations, fields, modified_since, token)
         result = self._wait_for_bulk_job(job_id)
-        return result, self._download_bulk_rows(operations, job_id)
+        return result, self._download_bulk_file(operations, job_id)
+
+    def _decode_bulk_file(
+        self,
+        columnar: DealArrowDecoder,
+        decoder: DealCsvDecoder,
+        bulk_file: tuple[zipfile.ZipFile, str],
+        more_files: bool,
+        this_file: str | None,
+        next_file: str | None,
+    ) -> Iterator[DealPage]:
+        """One result file as DealPages of `bulk_chunk_rows` rows: decoded into Arrow columns in C when its
+        header allows (deal_arrow), else record by record (deal_codec)."""
+        archive, name = bulk_file
+        with archive.open(name) as member:
+            header = read_header(member)
+        if header is None or not columnar.usable(header):
+            if header is not None:
+                logger.info("Bulk Read file with an unusual header: decoding it record by record")
+            yield from self._decode_bulk_chunks(
+                decoder, self._csv_rows(archive, name), more_files, this_file, next_file
+            )
+            return
+        invalid: list[list[str]] = []
+        with archive.open(name) as member:
+            for chunk, last in iter_chunks(member, header, self.bulk_chunk_rows, invalid):
+                frame, rejected = columnar.decode(header, chunk)
+                for row in invalid:  # rows of the wrong width: the reference path names the problem
+                    extra, bad = decoder.decode_rows(header, [row])
+                    rejected.extend(bad)
+                    if extra:
+                        logger.warning("a Bulk Read row of the wrong width decoded: %s", extra[0].id)
+                invalid.clear()
+                more, token = (more_files, next_file) if last else (True, this_file)
+                yield self._bulk_frame_page(frame, rejected, more, token)
+
+    def _bulk_frame_page(
+        self, frame: Any, rejected: list[QuarantinedRecord], more: bool, resume_token: str | None
+    ) -> DealPage:
+        for bad in rejected:
+            logger.warning("quarantined Zoho deal %s from Bulk Read: %s", bad.zoho_id, bad.reason)
+        cursor = None
+        if frame.num_rows:
+            modified, last_id = frame.column("modified_time")[-1].as_py(), frame.column("id")[-1].as_py()
+            cursor = (modified, last_id) if modified is not None else None
+        self.counters.pages += 1
+        self.counters.records += frame.num_rows
+        self.counters.rejected += len(rejected)
+        return DealPage(
+            records=[], rejected=rejected, cursor=cursor, more_records=more, resume_token=resume_token, frame=frame
+        )
 
     def _decode_bulk_chunks(
         self,
@@ -716,6 +768,15 @@ class UnifiedZohoCRMService:
             delay = min(delay * 2, 5.0)
 
     def _download_bulk_rows(self, operations: BulkReadOperations, job_id: str) -> Iterator[list[str]]:
+        return self._csv_rows(*self._download_bulk_file(operations, job_id))
+
+    @staticmethod
+    def _csv_rows(archive: zipfile.ZipFile, name: str) -> Iterator[list[str]]:
+        text = io.TextIOWrapper(archive.open(name), encoding="utf-8", newline="")
+        return iter(csv.reader(text))
+
+    def _download_bulk_file(self, operations: BulkReadOperations, job_id: str) -> tuple[zipfile.ZipFile, str]:
+        """The result's zip (in memory) and the name of its CSV file."""
         response = self.manager.call(
             "GET bulk read result", lambda: operations.download_result(int(job_id)), credits=0, counters=self.counters
         )
@@ -728,5 +789,4 @@ class UnifiedZohoCRMService:
         names = [n for n in archive.namelist() if n.lower().endswith(".csv")]
         if not names:
             raise ZohoServerError("BULK_READ_NO_CSV", f"Bulk Read job {job_id}: the result has no CSV file")
-        text = io.TextIOWrapper(archive.open(names[0]), encoding="utf-8", newline="")
-        return iter(csv.reader(text))
+        return archive, names[0]

@@ -9,6 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import pyarrow as pa
+
 
 @dataclass(frozen=True, slots=True)
 class DealRecord:
@@ -51,13 +53,27 @@ class QuarantinedRecord:
 @dataclass(frozen=True, slots=True)
 class DealPage:
     """One page of changed deals, in (Modified_Time, id) order. `cursor` is the last record's key. A Bulk Read
-    page carries `resume_token`: where a read interrupted after this page continues (None after the last)."""
+    page carries `resume_token`: where a read interrupted after this page continues (None after the last).
+
+    The deals are either `records` or, decoded straight into columns (Bulk Read), `frame`: an Arrow table
+    with the columns of `deal_columns.records_to_frame` (then `records` is empty)."""
 
     records: list[DealRecord]
     rejected: list[QuarantinedRecord]
     cursor: tuple[datetime, int] | None
     more_records: bool
     resume_token: str | None = None
+    frame: pa.Table | None = None
+
+    @property
+    def size(self) -> int:
+        """Deals on the page (not counting rejected ones)."""
+        return self.frame.num_rows if self.frame is not None else len(self.records)
+
+    def ids(self) -> list[int]:
+        if self.frame is not None:
+            return self.frame.column("id").to_pylist()
+        return [record.id for record in self.records]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -181,17 +182,19 @@ def test_bulk_read_backfill_equals_truth(module_sandbox_factory: Any, token_db: 
     server = module_sandbox_factory(deals=60_000, seed=5, bulk_delay_seconds=0.1, bulk_page_size=25_000)
     service = make_service(server, token_db, resource_dir)
     truth = truth_deals(server)
-    records: dict[str, DealRecord] = {}
+    raws: dict[str, dict[str, Any]] = {}
     pages = 0
     for page in service.bulk_read_deals():
         pages += 1
         assert page.rejected == []
-        for record in page.records:
-            records[str(record.id)] = record
+        assert page.frame is not None  # decoded into Arrow columns
+        assert not page.records
+        for deal_id, raw_json in zip(page.frame["id"].to_pylist(), page.frame["raw"].to_pylist(), strict=True):
+            raws[str(deal_id)] = json.loads(raw_json)
     assert pages == 3  # followed next_page_token across result pages
-    assert len(records) == len(truth) == 60_000
+    assert len(raws) == len(truth) == 60_000
     for deal_id, expected in truth.items():
-        raw = records[deal_id].raw
+        raw = raws[deal_id]
         for field in ("Deal_Name", "Stage", "Pipeline", "Amount", "Currency", "Region", "Country", "Modified_Time"):
             assert raw[field] == expected[field], (deal_id, field)
         assert raw["Owner"]["id"] == expected["Owner"]["id"]

@@ -1,4 +1,5 @@
-"""Deal records -> typed Arrow columns, once per page: the input of the columnar transform (`deals.py`).
+"""Deal records -> typed Arrow columns, once per page: the input of the columnar transform
+(orchestration/transforms/deals.py), also produced directly from Bulk Read CSV by `deal_arrow.py`.
 
 A column whose values already have its type (what the service layer's decoders produce) is converted by
 Arrow in C. A column that does not (hand-built records, a string where a number belongs) is parsed value by
