@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.deals import deal_stage_history, deals
+from orchestration.assets.deals import deals
 from orchestration.assets.dimensions import crm_users, currencies, pipeline_stages, regions
 from orchestration.assets.health import deal_health
 from orchestration.assets.reporting import build_deal_snapshots, deal_snapshots, pipeline_metrics
+from orchestration.assets.stage_history import stage_history_import
 from orchestration.checks import DEAL_CHECKS
 from orchestration.jobs import build_jobs
 from orchestration.partitions import snapshots_start
@@ -29,7 +30,7 @@ ASSETS = [
     pipeline_stages,
     currencies,
     deals,
-    deal_stage_history,
+    stage_history_import,
     pipeline_metrics,
     deal_snapshots,
     deal_health,

@@ -14,15 +14,16 @@ from typing import NamedTuple
 
 import dagster as dg
 
-from orchestration.assets.deals import deal_stage_history, deals
+from orchestration.assets.deals import deals
 from orchestration.assets.dimensions import crm_users, currencies, pipeline_stages, regions
 from orchestration.assets.health import deal_health
 from orchestration.assets.reporting import deal_snapshots, pipeline_metrics
+from orchestration.assets.stage_history import stage_history_import
 from pipeline_pulse.core.config import PipelineSettings
 
 ZOHO_CONCURRENCY_TAGS = {"dagster/concurrency_key": "zoho_sync"}
 SYNC_SELECTION = dg.AssetSelection.assets(
-    regions, crm_users, pipeline_stages, currencies, deals, deal_stage_history, pipeline_metrics, deal_health
+    regions, crm_users, pipeline_stages, currencies, deals, pipeline_metrics, deal_health
 )
 
 MAX_RUNTIME_TAG = "dagster/max_runtime"
@@ -34,6 +35,7 @@ class Jobs(NamedTuple):
     zoho_sync: dg.UnresolvedAssetJobDefinition
     zoho_full_reconcile: dg.UnresolvedAssetJobDefinition
     deal_snapshots_job: dg.UnresolvedAssetJobDefinition
+    stage_history_import_job: dg.UnresolvedAssetJobDefinition
 
 
 def _max_runtime(seconds: float) -> dict[str, str]:
@@ -46,8 +48,8 @@ def build_jobs(pipeline: PipelineSettings) -> Jobs:
         selection=SYNC_SELECTION,
         tags={**ZOHO_CONCURRENCY_TAGS, **_max_runtime(pipeline.zoho_sync_max_runtime_seconds)},
         executor_def=dg.in_process_executor,
-        description="Incremental sync: dimensions, deals changed since the cursor, deletions, stage history, metrics "
-        "mart, deal health.",
+        description="Incremental sync: dimensions, deals changed since the cursor (with their versions and stage "
+        "timelines), deletions, metrics mart, deal health. No Stage_History calls.",
     )
     zoho_full_reconcile = dg.define_asset_job(
         "zoho_full_reconcile",
@@ -70,4 +72,13 @@ def build_jobs(pipeline: PipelineSettings) -> Jobs:
         tags=_max_runtime(pipeline.snapshots_max_runtime_seconds),
         description="Capture one day of deal snapshots (backfillable per partition).",
     )
-    return Jobs(zoho_sync, zoho_full_reconcile, deal_snapshots_job)
+    stage_history_import_job = dg.define_asset_job(
+        "stage_history_import_job",
+        selection=dg.AssetSelection.assets(stage_history_import),
+        # Shares the Zoho runs' key: it rebuilds timelines of deals a sync may be rebuilding too.
+        tags={**ZOHO_CONCURRENCY_TAGS, **_max_runtime(pipeline.stage_history_import_max_runtime_seconds)},
+        executor_def=dg.in_process_executor,
+        description="Import Zoho Stage_History of deals older than the history start, within its daily credit "
+        "share (STAGE_HISTORY_IMPORT_CREDIT_SHARE); resumes where the last run stopped.",
+    )
+    return Jobs(zoho_sync, zoho_full_reconcile, deal_snapshots_job, stage_history_import_job)

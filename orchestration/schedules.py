@@ -1,5 +1,5 @@
 """Schedules: incremental sync every ZOHO_SYNC_INTERVAL_MINUTES (15 by default), nightly reconcile, daily
-snapshots. Built from the settings when the code location loads, never at import."""
+snapshots, the hourly Stage_History import. Built from the settings when the code location loads, never at import."""
 
 from __future__ import annotations
 
@@ -38,4 +38,11 @@ def build_schedules(pipeline: PipelineSettings, jobs: Jobs) -> list[dg.ScheduleD
         minute_of_hour=20,
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
-    return [zoho_sync_schedule, zoho_full_reconcile_schedule, deal_snapshots_schedule]
+    stage_history_import_schedule = dg.ScheduleDefinition(
+        name="stage_history_import_schedule",
+        job=jobs.stage_history_import_job,
+        cron_schedule=pipeline.stage_history_import_cron,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+    return [zoho_sync_schedule, zoho_full_reconcile_schedule, deal_snapshots_schedule, stage_history_import_schedule]

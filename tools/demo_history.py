@@ -34,6 +34,10 @@ from pipeline_pulse.core.settings import get_settings
 from tools.demo_config import DemoMarker
 
 SYNC_JOB = "zoho_sync"
+IMPORT_JOB = "stage_history_import_job"
+# Stage_History reads (one call each) on the last simulated day for the deals older than the demo's history
+# start, open ones first, within the import's daily credit share; the schedule imports the rest later.
+IMPORT_DEALS = 2_000
 SNAPSHOT_ASSET = "deal_snapshots"
 # Daily CRM activity as a share of the data set: edits (stage moves, amounts, dates), new deals, deletions.
 MODIFY_SHARE, CREATE_SHARE, DELETE_SHARE = 0.006, 0.001, 0.0002
@@ -81,6 +85,7 @@ class Pipeline:
         defs = lazy_defs()
         self._instance = dg.DagsterInstance.get()
         self.sync_job = defs.resolve_job_def(SYNC_JOB)
+        self.import_job = defs.resolve_job_def(IMPORT_JOB)
         self.snapshot_job = self._snapshot_job(defs)
         self._resources = defs.resources
 
@@ -127,6 +132,12 @@ class Pipeline:
                 bulk_threshold=zoho.effective_bulk_threshold(),
                 home_currency=self._resources["pipeline"].effective_home_currency(),
             )
+
+    def import_stage_history(self) -> None:
+        config = {"ops": {"stage_history_import": {"config": {"max_deals": IMPORT_DEALS}}}}
+        result = self.import_job.execute_in_process(instance=self._instance, run_config=config, raise_on_error=False)
+        if not result.success:
+            raise SystemExit(f"demo: {IMPORT_JOB} failed (run {result.run_id}); see the Dagster UI or the log")
 
     def snapshot(self, day: date) -> None:
         """The real snapshot job for `day` (the last simulated day)."""
@@ -200,6 +211,7 @@ def simulate(sandbox: Sandbox, pipeline: Pipeline, marker: DemoMarker, marker_pa
         else:
             pipeline.sync_deals()
         if last:
+            pipeline.import_stage_history()
             pipeline.snapshot(the_day)
         else:
             pipeline.snapshot_in_place(the_day)

@@ -1,4 +1,5 @@
-"""The deals asset (incremental sync or full reconcile, chosen by run config) and its stage history."""
+"""The deals asset (incremental sync or full reconcile, chosen by run config). Its load also writes the deal
+versions and rebuilds the stage timeline of every deal that changed (no Stage_History calls)."""
 
 from typing import Literal
 
@@ -13,7 +14,6 @@ from orchestration.assets.common import (
 )
 from orchestration.assets.dimensions import crm_users, currencies, pipeline_stages, regions
 from orchestration.deal_sync import run_deal_sync
-from orchestration.history_sync import run_history_sync
 from orchestration.resources import PipelineSettingsResource, WarehouseResource, ZohoResource
 from orchestration.transforms import deals as deal_rules
 
@@ -101,32 +101,3 @@ def deals(
         metadata["warehouse_live_count"] = report.warehouse_count or 0
         metadata["missing_in_zoho_soft_deleted"] = report.restored_or_missing_deleted
     return dg.MaterializeResult(metadata=metadata)
-
-
-@dg.asset(
-    group_name=GROUP,
-    owners=OWNERS,
-    kinds={"python", "sql"},
-    deps=[deals],
-    retry_policy=EXTRACT_RETRY,
-    pool=ZOHO_POOL,
-    description="Every stage each deal has been in (Zoho Stage_History) with left_at and days in stage; fetched "
-    "only for deals loaded or changed since the last run.",
-)
-def deal_stage_history(warehouse: WarehouseResource, zoho: ZohoResource) -> dg.MaterializeResult:
-    service = zoho.port()
-    with failing_fast_on_fatal_zoho_errors():
-        report = run_history_sync(warehouse.get_engine(), service)
-    counters = service.counters.as_dict()
-    return dg.MaterializeResult(
-        metadata={
-            "deals_checked": report.deals,
-            "inserted": report.inserted,
-            "updated": report.updated,
-            "skipped_unknown_deals": report.skipped,
-            "cursor_before": report.cursor_before,
-            "cursor_after": report.cursor_after,
-            "api_calls": counters["calls"],
-            "api_credits": counters["credits"],
-        }
-    )

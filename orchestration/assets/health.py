@@ -1,9 +1,9 @@
-"""Downstream of deals and their stage history: deal health, so the data team sees the rule counts move."""
+"""Downstream of deals (their load rebuilds the stage timeline): deal health, so the data team sees the rule counts move."""
 
 import dagster as dg
 
 from orchestration.assets.common import OWNERS, markdown_table
-from orchestration.assets.deals import deal_stage_history, deals
+from orchestration.assets.deals import deals
 from orchestration.resources import WarehouseResource
 from pipeline_pulse.insight.health import health_counts
 from pipeline_pulse.insight.stage_durations import refresh_stage_durations
@@ -19,7 +19,7 @@ GROUP = "insight"
     group_name=GROUP,
     owners=OWNERS,
     kinds={"sql"},
-    deps=[deals, deal_stage_history],
+    deps=[deals],
     description="Deal health after every sync: rebuilds stage_durations (median / p90 days per pipeline stage, "
     "the stage_sla rule's default), then counts the open deals per health colour and per broken rule from "
     "v_deal_health / v_deal_health_reasons - the views that apply deal_health_rules (docs/metrics.md 12.3). "

@@ -188,6 +188,15 @@ class PipelineSettings(BaseSettings):
         description="share of ZOHO_DAILY_CREDITS the Stage_History import (history before the first sync) may "
         "spend per UTC day",
     )
+    stage_history_import_cron: str = Field(
+        default="7 * * * *", description="schedule of stage_history_import_job (cron, UTC); each run resumes"
+    )
+    stage_history_import_max_deals: int = Field(
+        default=5_000, ge=1, description="most deals one stage_history_import_job run reads (one Zoho call each)"
+    )
+    stage_history_import_max_runtime_seconds: float = Field(
+        default=3600, gt=0, description="run monitoring bound of a stage_history_import_job run"
+    )
 
     @field_validator("zoho_sync_interval_minutes")
     @classmethod
@@ -196,7 +205,7 @@ class PipelineSettings(BaseSettings):
             raise ValueError("must divide 60 (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)")
         return value
 
-    @field_validator("zoho_reconcile_cron")
+    @field_validator("zoho_reconcile_cron", "stage_history_import_cron")
     @classmethod
     def _five_fields(cls, value: str) -> str:
         if len(value.split()) != 5:

@@ -2,12 +2,15 @@
 
 from pipeline_pulse.models.base import Base, UTCDateTime, utcnow
 from pipeline_pulse.models.deals import (
+    STAGE_HISTORY_SOURCES,
     VERSION_PRODUCERS,
     Deal,
     DealSnapshot,
     DealStageHistory,
     DealVersion,
     PipelineMetric,
+    StageHistoryImport,
+    ZohoStageHistory,
 )
 from pipeline_pulse.models.dimensions import (
     DEAL_STATUSES,
@@ -37,6 +40,7 @@ __all__ = [
     "HEALTH_COMPARISONS",
     "HEALTH_MEASURES",
     "HEALTH_SEVERITIES",
+    "STAGE_HISTORY_SOURCES",
     "UNASSIGNED_REGION",
     "VERSION_PRODUCERS",
     "Base",
@@ -54,10 +58,12 @@ __all__ = [
     "RejectedRecord",
     "SalesTarget",
     "StageDuration",
+    "StageHistoryImport",
     "SyncState",
     "UTCDateTime",
     "WarehouseDataVersion",
     "ZohoCreditLedger",
     "ZohoOAuthToken",
+    "ZohoStageHistory",
     "utcnow",
 ]

@@ -188,15 +188,26 @@ class DealVersion(Base):
     )
 
 
+STAGE_HISTORY_SOURCES = ("zoho", "versions")
+
+
 class DealStageHistory(Base):
     __tablename__ = "deal_stage_history"
     __table_args__ = (
+        CheckConstraint("source IN ('zoho', 'versions')", name="source_values"),
         Index("ix_deal_stage_history_deal_id_entered_at", "deal_id", "entered_at"),
-        {"comment": "Every stage a deal has been in (Zoho Stage_History), one row per stage change."},
+        {
+            "comment": "One stage timeline per deal, one row per stage entered: Zoho's Stage_History up to the deal's "
+            "first observation, then the stage changes recorded in deal_versions (docs/metrics.md, section 8). "
+            "Rebuilt per deal by pipeline_pulse/warehouse/stage_timeline.py; never written by hand."
+        },
     )
 
     id: Mapped[int] = mapped_column(
-        BigInteger, primary_key=True, autoincrement=False, comment="Zoho stage-history record id."
+        BigInteger,
+        primary_key=True,
+        autoincrement=False,
+        comment="Zoho stage-history record id (source zoho), or minus the deal_versions id (source versions).",
     )
     deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), comment="The deal (deals.id).")
     stage: Mapped[str] = mapped_column(String(120), index=True, comment="Stage entered.")
@@ -209,11 +220,65 @@ class DealStageHistory(Base):
     )
     amount: Mapped[Decimal | None] = mapped_column(Money, comment="Deal amount at the time, deal currency.")
     probability: Mapped[int | None] = mapped_column(Integer, comment="Probability at the time, percent.")
+    expected_revenue: Mapped[Decimal | None] = mapped_column(
+        Money, comment="Expected revenue at the time (Zoho's; amount x probability / 100 for source versions)."
+    )
+    closing_date: Mapped[date | None] = mapped_column(Date, comment="Closing date at the time.")
+    changed_by_id: Mapped[int | None] = mapped_column(
+        BigInteger, comment="Zoho user who changed the stage (source zoho; NULL for versions)."
+    )
+    changed_by_name: Mapped[str | None] = mapped_column(String(255), comment="Name of that user.")
+    source: Mapped[str] = mapped_column(
+        String(8),
+        nullable=False,
+        server_default="zoho",
+        comment="Where the entry comes from: zoho (Stage_History, before the first observation) or versions "
+        "(a stage change recorded in deal_versions).",
+    )
+    last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="Last rebuilt (UTC).")
+
+
+class ZohoStageHistory(Base):
+    __tablename__ = "zoho_stage_history"
+    __table_args__ = (
+        Index("ix_zoho_stage_history_deal_id_entered_at", "deal_id", "entered_at"),
+        {
+            "comment": "Zoho's Stage_History rows as imported by the stage_history_import asset (raw, every row "
+            "Zoho returned); deal_stage_history takes the ones up to the deal's first observation."
+        },
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger, primary_key=True, autoincrement=False, comment="Zoho stage-history record id."
+    )
+    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), comment="The deal (deals.id).")
+    stage: Mapped[str] = mapped_column(String(120), comment="Stage entered.")
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime, comment="Zoho Modified_Time of the entry (UTC).")
+    amount: Mapped[Decimal | None] = mapped_column(Money, comment="Deal amount at the time, deal currency.")
+    probability: Mapped[int | None] = mapped_column(Integer, comment="Probability at the time, percent.")
     expected_revenue: Mapped[Decimal | None] = mapped_column(Money, comment="Expected revenue at the time.")
     closing_date: Mapped[date | None] = mapped_column(Date, comment="Closing date at the time.")
-    changed_by_id: Mapped[int | None] = mapped_column(BigInteger, comment="Zoho user who changed the stage.")
+    changed_by_id: Mapped[int | None] = mapped_column(BigInteger, comment="Zoho user who made the change.")
     changed_by_name: Mapped[str | None] = mapped_column(String(255), comment="Name of that user.")
-    last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="Last loaded (UTC).")
+    last_synced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="Last imported (UTC).")
+
+
+class StageHistoryImport(Base):
+    __tablename__ = "zoho_stage_history_imports"
+    __table_args__ = (
+        {
+            "comment": "Deals whose Zoho Stage_History has been imported (the import's progress: the backlog is the "
+            "deals created before the history start without a row here)."
+        },
+    )
+
+    deal_id: Mapped[int] = mapped_column(
+        ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True, autoincrement=False, comment="deals.id."
+    )
+    imported_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, comment="When it was read (UTC)."
+    )
+    entries: Mapped[int] = mapped_column(Integer, nullable=False, comment="Stage_History rows Zoho returned.")
 
 
 class DealSnapshot(Base):

@@ -9,7 +9,7 @@ for the second commit, while `version = version + 1` serialises them on the row.
 Writers call `bump_data_version(connection)` as the *last* write of their transaction (the row stays locked
 until commit, so a bump early in a long transaction would make concurrent writers wait). Bumped today by:
 `metrics_mart.refresh_pipeline_metrics` (after every sync), `snapshots.capture_snapshot`,
-`deals.load_deals` / `soft_delete_deals` / `soft_delete_missing`, `stage_history.load_stage_history`,
+`deals.load_deals` / `soft_delete_deals` / `soft_delete_missing`, `stage_history.load_imported_stage_history`,
 `dimensions.load_users` / `load_stages` (when they change rows). A hand edit of these tables (or of `regions`)
 is seen by a running API at the next bump; after such an edit run `bump_data_version` (or
 `UPDATE warehouse_data_version SET version = version + 1`).

@@ -10,18 +10,15 @@ re-read page adds no version. Time rules (`valid_from`) are written down in docs
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Connection,
     and_,
-    any_,
     case,
     exists,
     false,
@@ -34,10 +31,11 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from pipeline_pulse.models import Deal, DealVersion, SyncState, UTCDateTime, utcnow
-from pipeline_pulse.warehouse.sync_state import ensure_stream, read_cursor
+from pipeline_pulse.warehouse.id_sets import id_chunks, in_ids
+from pipeline_pulse.warehouse.stage_timeline import rebuild_stage_timeline
+from pipeline_pulse.warehouse.sync_state import HISTORY_STREAM, ensure_stream, read_cursor
 
 DEALS = Deal.__table__
 VERSIONS = DealVersion.__table__
@@ -58,10 +56,6 @@ TRACKED_FIELDS: tuple[str, ...] = (
     "region",
 )
 VersionMode = Literal["sync", "reconcile"]
-# Ids per statement pair: one bound array (Postgres) or JSON text (SQLite), so the size only bounds memory.
-ID_CHUNK = 50_000
-# sync_state row whose cursor_modified_time is the instant from which the warehouse has seen every change.
-HISTORY_STREAM = "deal_history"
 
 
 @dataclass
@@ -73,24 +67,6 @@ class VersionResult:
         self.closed += other.closed
         self.opened += other.opened
         return self
-
-
-def _id_chunks(ids: Iterable[int]) -> Iterable[list[int]]:
-    chunk: list[int] = []
-    for deal_id in ids:
-        chunk.append(int(deal_id))
-        if len(chunk) >= ID_CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _in_ids(column: Any, ids: list[int], dialect: str) -> ColumnElement[bool]:
-    if dialect == "postgresql":
-        return column == any_(literal(ids, ARRAY(BigInteger)))
-    values = func.json_each(json.dumps(ids)).table_valued("value")
-    return column.in_(select(values.c.value))
 
 
 def _greatest(dialect: str, *values: Any) -> Any:
@@ -126,7 +102,7 @@ def _close_current(connection: Connection, ids: list[int], observed: Any) -> int
         .where(
             current.c.deal_id == DEALS.c.id,
             current.c.valid_to.is_(None),
-            _in_ids(DEALS.c.id, ids, dialect),
+            in_ids(DEALS.c.id, ids, dialect),
             _differs(current),
         )
         .values(valid_to=_greatest(dialect, current.c.valid_from, starts))
@@ -162,7 +138,7 @@ def _open_missing(connection: Connection, ids: list[int], mode: VersionMode, obs
         *(DEALS.c[name] for name in TRACKED_FIELDS),
         DEALS.c.modified_time,
         recorded,
-    ).where(_in_ids(DEALS.c.id, ids, dialect), ~has_current)
+    ).where(in_ids(DEALS.c.id, ids, dialect), ~has_current)
     columns = [
         "deal_id",
         "valid_from",
@@ -174,6 +150,13 @@ def _open_missing(connection: Connection, ids: list[int], mode: VersionMode, obs
         "recorded_at",
     ]
     return connection.execute(insert(VERSIONS).from_select(columns, source)).rowcount
+
+
+def _opened_now(connection: Connection, ids: list[int], recorded: Any) -> list[int]:
+    query = select(VERSIONS.c.deal_id).where(
+        in_ids(VERSIONS.c.deal_id, ids, connection.dialect.name), VERSIONS.c.recorded_at == recorded
+    )
+    return list(connection.execute(query).scalars())
 
 
 def record_versions(
@@ -193,9 +176,12 @@ def record_versions(
     observed = literal(observed_value, UTCDateTime())
     recorded = literal(utcnow(), UTCDateTime())
     result = VersionResult()
-    for chunk in _id_chunks(deal_ids):
+    for chunk in id_chunks(deal_ids):
         closed = _close_current(connection, chunk, observed)
         opened = _open_missing(connection, chunk, mode, observed, recorded)
+        if opened:
+            # The stage timeline of every deal that gained a version (docs/metrics.md, section 8).
+            rebuild_stage_timeline(connection, _opened_now(connection, chunk, recorded))
         result += VersionResult(closed=closed, opened=opened)
     return result
 

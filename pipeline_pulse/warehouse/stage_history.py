@@ -1,19 +1,20 @@
-"""Deal stage history: upsert Zoho's Stage_History rows and derive left_at / duration_days per deal."""
+"""Imported Zoho Stage_History: store what Zoho returned for a batch of deals, mark them imported, and rebuild
+their stage timelines (stage_timeline.py), in the caller's transaction."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
+from dataclasses import dataclass
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import Connection
 
-from pipeline_pulse.models import DealStageHistory, utcnow
+from pipeline_pulse.models import StageHistoryImport, ZohoStageHistory, utcnow
 from pipeline_pulse.services.zoho.records import StageHistoryRecord
 from pipeline_pulse.warehouse.data_version import bump_data_version
 from pipeline_pulse.warehouse.deals import existing_deal_ids
-from pipeline_pulse.warehouse.upsert import UpsertResult, UpsertSpec, upsert
+from pipeline_pulse.warehouse.stage_timeline import rebuild_stage_timeline
+from pipeline_pulse.warehouse.upsert import UpsertSpec, upsert
 
-HISTORY = DealStageHistory.__table__
 _DATA = (
     "deal_id",
     "stage",
@@ -25,18 +26,35 @@ _DATA = (
     "changed_by_id",
     "changed_by_name",
 )
-HISTORY_UPSERT = UpsertSpec(
-    table=HISTORY,  # type: ignore[arg-type]
+IMPORTED_UPSERT = UpsertSpec(
+    table=ZohoStageHistory.__table__,  # type: ignore[arg-type]
     key=("id",),
     update=(*_DATA, "last_synced_at"),
     compare=_DATA,
 )
-_DAY_SECONDS = Decimal(86_400)
+MARKER_UPSERT = UpsertSpec(
+    table=StageHistoryImport.__table__,  # type: ignore[arg-type]
+    key=("deal_id",),
+    update=("imported_at", "entries"),
+    compare=("imported_at", "entries"),
+)
 
 
-def load_stage_history(connection: Connection, records: Sequence[StageHistoryRecord]) -> tuple[UpsertResult, int]:
-    """Upsert history rows of deals that are in the warehouse; returns (result, rows skipped for unknown deals)."""
-    known = existing_deal_ids(connection, sorted({record.deal_id for record in records}))
+@dataclass
+class ImportResult:
+    deals: int = 0
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    timeline_rows: int = 0
+    skipped_unknown_deals: int = 0
+
+
+def load_imported_stage_history(
+    connection: Connection, deal_ids: Sequence[int], records: Sequence[StageHistoryRecord]
+) -> ImportResult:
+    """Store the Stage_History Zoho returned for `deal_ids` (every row read for them; none for a deal Zoho no
+    longer has), mark those deals imported and rebuild their timelines. Deals not in the warehouse are skipped."""
+    known = existing_deal_ids(connection, sorted(set(deal_ids)))
     now = utcnow()
     rows = [
         {
@@ -55,36 +73,21 @@ def load_stage_history(connection: Connection, records: Sequence[StageHistoryRec
         for r in records
         if r.deal_id in known
     ]
-    result = upsert(connection, HISTORY_UPSERT, rows)
-    derived = derive_stage_durations(connection, sorted({row["deal_id"] for row in rows}))
-    if result.inserted or result.updated or derived:
-        bump_data_version(connection)
-    return result, len(records) - len(rows)
-
-
-def derive_stage_durations(connection: Connection, deal_ids: Sequence[int]) -> int:
-    """left_at = the next entry's entered_at; duration in days; NULL for the current stage."""
-    changes = []
-    for start in range(0, len(deal_ids), 500):
-        entries = connection.execute(
-            select(HISTORY.c.id, HISTORY.c.deal_id, HISTORY.c.entered_at, HISTORY.c.left_at, HISTORY.c.duration_days)
-            .where(HISTORY.c.deal_id.in_(deal_ids[start : start + 500]))
-            .order_by(HISTORY.c.deal_id, HISTORY.c.entered_at, HISTORY.c.id)
-        ).all()
-        for current, following in zip(entries, [*entries[1:], None], strict=True):
-            nxt = following if following is not None and following.deal_id == current.deal_id else None
-            left_at = nxt.entered_at if nxt is not None else None
-            duration = None
-            if left_at is not None:
-                seconds = Decimal(str((left_at - current.entered_at).total_seconds()))
-                duration = (seconds / _DAY_SECONDS).quantize(Decimal("0.0001"))
-            if left_at != current.left_at or duration != current.duration_days:
-                changes.append({"history_id": current.id, "left_at": left_at, "duration_days": duration})
-    if changes:
-        connection.execute(
-            update(HISTORY)
-            .where(HISTORY.c.id == bindparam("history_id"))
-            .values(left_at=bindparam("left_at"), duration_days=bindparam("duration_days")),
-            changes,
-        )
-    return len(changes)
+    written = upsert(connection, IMPORTED_UPSERT, rows)
+    entries = {deal_id: 0 for deal_id in known}
+    for row in rows:
+        entries[row["deal_id"]] += 1
+    upsert(
+        connection,
+        MARKER_UPSERT,
+        [{"deal_id": deal_id, "imported_at": now, "entries": count} for deal_id, count in entries.items()],
+    )
+    timeline = rebuild_stage_timeline(connection, sorted(known))
+    bump_data_version(connection)
+    return ImportResult(
+        deals=len(known),
+        rows_inserted=written.inserted,
+        rows_updated=written.updated,
+        timeline_rows=timeline,
+        skipped_unknown_deals=len(set(deal_ids) - known),
+    )

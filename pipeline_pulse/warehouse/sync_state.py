@@ -13,6 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from pipeline_pulse.models import SyncState, utcnow
 
+# The row whose cursor_modified_time is the history start: the instant from which the warehouse has seen every
+# change (deal_versions.mark_history_start). Not a stream of runs.
+HISTORY_STREAM = "deal_history"
 RUN_COUNTER_COLUMNS = (
     "records_extracted",
     "records_inserted",

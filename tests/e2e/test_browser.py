@@ -53,7 +53,7 @@ def test_dagster_ui_lists_the_assets_and_the_latest_run_succeeded(
     demo_session: RunningDemo, page: Page, tmp_path: Path
 ) -> None:
     assets, groups = _pipeline_assets()
-    assert {"deals", "deal_snapshots", "deal_stage_history", "pipeline_metrics"} <= set(assets)
+    assert {"deals", "deal_snapshots", "stage_history_import", "pipeline_metrics"} <= set(assets)
 
     # The catalog lists every asset with its group. (Not the lineage graph: it keeps re-rendering while runs
     # report, which detaches any node a click aims at — a wait that depends on the machine's speed.)

@@ -31,7 +31,7 @@ EXPECTED_ASSETS = {
     "pipeline_stages",
     "currencies",
     "deals",
-    "deal_stage_history",
+    "stage_history_import",
     "pipeline_metrics",
     "deal_snapshots",
     "deal_health",
@@ -58,7 +58,12 @@ def test_every_job_has_a_settings_driven_max_runtime_and_monitoring_is_on(monkey
 
     repo = build_definitions(settings=load_settings()).get_repository_def()
     tags = {name: repo.get_job(name).tags.get(MAX_RUNTIME_TAG) for name in repo.job_names if not name.startswith("__")}
-    assert tags == {"zoho_sync": "1234", "zoho_full_reconcile": "14400", "deal_snapshots_job": "3600"}
+    assert tags == {
+        "zoho_sync": "1234",
+        "zoho_full_reconcile": "14400",
+        "deal_snapshots_job": "3600",
+        "stage_history_import_job": "3600",
+    }
     for instance_file in ("deploy/dagster.yaml", "deploy/dagster.local.yaml"):
         config = yaml.safe_load((REPO / instance_file).read_text())
         assert config["run_monitoring"]["enabled"] is True, instance_file
@@ -71,12 +76,18 @@ def test_definitions_load_with_everything_listed() -> None:
     assert {key.to_user_string() for key in defs.resolve_all_asset_keys()} == EXPECTED_ASSETS
     checks = {key.name for key in repo.asset_graph.asset_check_keys}
     assert checks == EXPECTED_CHECKS
-    assert {"zoho_sync", "zoho_full_reconcile", "deal_snapshots_job"} <= set(repo.job_names)
+    assert {"zoho_sync", "zoho_full_reconcile", "deal_snapshots_job", "stage_history_import_job"} <= set(repo.job_names)
     assert {s.name for s in repo.schedule_defs} == {
         "zoho_sync_schedule",
         "zoho_full_reconcile_schedule",
         "deal_snapshots_schedule",
+        "stage_history_import_schedule",
     }
+    # Stage_History is read only by its own job: zoho_sync makes no Stage_History calls.
+    assert "stage_history_import" not in {key.to_user_string() for key in sync_selection(repo, "zoho_sync")}
+    assert "stage_history_import" in {key.to_user_string() for key in sync_selection(repo, "stage_history_import_job")}
+    importer = repo.get_job("stage_history_import_job")
+    assert importer.tags["dagster/concurrency_key"] == repo.get_job("zoho_sync").tags["dagster/concurrency_key"]
     assert [s.name for s in repo.sensor_defs] == ["run_failure_alert"]
     sync = repo.get_job("zoho_sync")
     assert sync.tags["dagster/concurrency_key"] == repo.get_job("zoho_full_reconcile").tags["dagster/concurrency_key"]
@@ -84,6 +95,10 @@ def test_definitions_load_with_everything_listed() -> None:
     deals = defs.resolve_assets_def("deals")
     assert deals.op.retry_policy is not None
     assert deals.op.pool == "zoho_api"
+
+
+def sync_selection(repo: dg.RepositoryDefinition, job: str) -> set[dg.AssetKey]:
+    return set(repo.get_job(job).asset_layer.selected_asset_keys)
 
 
 def test_definitions_validate_cli_command(tmp_path) -> None:  # type: ignore[no-untyped-def]

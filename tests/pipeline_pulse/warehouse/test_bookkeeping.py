@@ -1,4 +1,4 @@
-"""sync_state cursors, the rejected-records quarantine, regions, currencies, stage history and snapshots."""
+"""sync_state cursors, the rejected-records quarantine, regions, currencies and snapshots."""
 
 from __future__ import annotations
 
@@ -7,17 +7,14 @@ from decimal import Decimal
 
 from sqlalchemy import Connection, Engine, select
 
-from orchestration.transforms.deals import load_transform_context, records_to_frame, transform_deals
-from pipeline_pulse.models import CrmUser, DealStageHistory, PipelineStage, RejectedRecord, SyncState
-from pipeline_pulse.services.zoho.records import QuarantinedRecord, StageHistoryRecord, StageRecord
+from pipeline_pulse.models import CrmUser, PipelineStage, RejectedRecord, SyncState
+from pipeline_pulse.services.zoho.records import QuarantinedRecord, StageRecord
 from pipeline_pulse.warehouse.currencies import CurrencyRates, load_currency_rates, to_home
-from pipeline_pulse.warehouse.deals import load_deals
 from pipeline_pulse.warehouse.dimensions import load_stages, load_users
 from pipeline_pulse.warehouse.regions import load_region_mapper
 from pipeline_pulse.warehouse.rejected import quarantine, resolve
-from pipeline_pulse.warehouse.stage_history import load_stage_history
 from pipeline_pulse.warehouse.sync_state import StreamCursor, advance_cursor, read_cursor, record_run_finished
-from tests.orchestration.factories import BASE_ID, STAGES, T0, USERS, make_deal
+from tests.orchestration.factories import STAGES, T0, USERS
 
 
 def test_cursor_advances_only_forward_and_only_with_its_transaction(sync_engine: Engine) -> None:
@@ -99,40 +96,3 @@ def test_dimension_loads(conn: Connection) -> None:
     assert (result.inserted, result.updated, deactivated) == (0, 0, 1)
     inactive = conn.execute(select(PipelineStage.stage).where(PipelineStage.is_active.is_(False))).scalars().all()
     assert inactive == ["Closed Lost"]
-
-
-def _load(conn: Connection, records) -> None:  # type: ignore[no-untyped-def]
-    result = transform_deals(records_to_frame(records), load_transform_context(conn))
-    load_deals(conn, result.rows)
-
-
-def test_stage_history_durations_and_unknown_deals(conn: Connection) -> None:
-    _load(conn, [make_deal(0)])
-    history = [
-        StageHistoryRecord(
-            1, BASE_ID, "Qualification", T0 - timedelta(days=3), Decimal(10), 10, None, None, None, None, None
-        ),
-        StageHistoryRecord(
-            2,
-            BASE_ID,
-            "Negotiation/Review",
-            T0 - timedelta(days=1, hours=12),
-            Decimal(10),
-            90,
-            None,
-            None,
-            None,
-            None,
-            None,
-        ),
-        StageHistoryRecord(3, BASE_ID + 5, "Qualification", T0, None, None, None, None, None, None, None),
-    ]
-    result, skipped = load_stage_history(conn, history)
-    conn.commit()
-    assert (result.inserted, skipped) == (2, 1)
-    rows = conn.execute(select(DealStageHistory.__table__).order_by(DealStageHistory.id)).all()
-    assert rows[0].left_at == rows[1].entered_at
-    assert rows[0].duration_days == Decimal("1.5000")
-    assert (rows[1].left_at, rows[1].duration_days) == (None, None)
-    again, _ = load_stage_history(conn, history)
-    assert (again.inserted, again.updated) == (0, 0)
