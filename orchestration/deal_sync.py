@@ -34,6 +34,8 @@ from pipeline_pulse.warehouse.deal_versions import mark_history_start
 from pipeline_pulse.warehouse.deals import analyze_if_substantial, load_deals, soft_delete_deals, soft_delete_missing
 from pipeline_pulse.warehouse.rejected import open_rejected_ids, quarantine, resolve
 from pipeline_pulse.warehouse.sync_state import (
+    BULK_PROGRESS_STREAM,
+    DELETIONS_STREAM,
     StreamCursor,
     advance_cursor,
     read_cursor,
@@ -43,9 +45,7 @@ from pipeline_pulse.warehouse.sync_state import (
     set_cursor_details,
 )
 
-DELETIONS_STREAM = "deals_deleted"
 RECONCILE_STREAM = "deals_reconcile"
-BULK_PROGRESS_STREAM = "deals_bulk_progress"
 DELETION_BATCH = 500
 # Quarantined deals are read again by id on every run until they decode or are superseded (issue 14.2):
 # REREAD_BATCH ids per transaction (get_deals reads them 100 per call), at most MAX_REREAD per run.
@@ -185,7 +185,7 @@ def run_deal_sync(
             report.analyzed = analyze_if_substantial(connection, changed, first_load=cursor.modified_time is None)
             connection.commit()
         report.cursor_after = last_cursor.as_text()
-        report.deleted = _sync_deletions(engine, service)
+        report.deleted = _sync_deletions(engine, service, run_id)
         if mode == "full" and seen is None:
             log.warning("full reconcile resumed a Bulk Read: soft-deleting deals missing from Zoho waits for the next")
         if seen is not None:
@@ -343,23 +343,45 @@ def _batched(items: Iterable[DeletedDeal], size: int) -> Iterator[list[DeletedDe
         yield batch
 
 
-def _sync_deletions(engine: Engine, service: ZohoPort) -> int:
+def _sync_deletions(engine: Engine, service: ZohoPort, run_id: str | None = None) -> int:
     """Soft-delete from /deleted since its committed cursor. The feed's order is not guaranteed, so the cursor
-    moves only after every batch is committed (re-marking a deal is a no-op, so a rerun is harmless)."""
+    moves only after every batch is committed (re-marking a deal is a no-op, so a rerun is harmless). The run's
+    outcome and counts go to its own stream (GET /sync/status)."""
     with engine.connect() as connection:
+        record_run_started(connection, DELETIONS_STREAM, run_id)
+        connection.commit()
         since = read_cursor(connection, DELETIONS_STREAM).modified_time
-    marked = 0
+    calls, credits = service.counters.calls, service.counters.credits
+    read = marked = 0
     latest: datetime | None = None
-    for batch in _batched(service.iter_deleted_deals(since=since), DELETION_BATCH):
-        newest = max(item.deleted_time for item in batch)
-        latest = newest if latest is None or newest > latest else latest
+
+    def finish(error: str | None = None) -> None:
+        counters = {
+            "records_extracted": read,
+            "records_deleted": marked,
+            "api_calls": service.counters.calls - calls,
+            "credits_used": service.counters.credits - credits,
+        }
         with engine.connect() as connection:
-            marked += soft_delete_deals(connection, batch)
+            record_run_finished(connection, DELETIONS_STREAM, run_id, counters=counters, error=error)
             connection.commit()
-    if latest is not None:
-        with engine.connect() as connection:
-            advance_cursor(connection, DELETIONS_STREAM, StreamCursor(latest, 0))
-            connection.commit()
+
+    try:
+        for batch in _batched(service.iter_deleted_deals(since=since), DELETION_BATCH):
+            read += len(batch)
+            newest = max(item.deleted_time for item in batch)
+            latest = newest if latest is None or newest > latest else latest
+            with engine.connect() as connection:
+                marked += soft_delete_deals(connection, batch)
+                connection.commit()
+        if latest is not None:
+            with engine.connect() as connection:
+                advance_cursor(connection, DELETIONS_STREAM, StreamCursor(latest, 0))
+                connection.commit()
+    except BaseException as exc:
+        finish(f"{type(exc).__name__}: {exc}")
+        raise
+    finish()
     return marked
 
 

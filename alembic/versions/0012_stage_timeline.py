@@ -114,6 +114,8 @@ def upgrade() -> None:
         "INSERT INTO zoho_stage_history_imports (deal_id, imported_at, entries) "
         "SELECT deal_id, MAX(last_synced_at), COUNT(*) FROM deal_stage_history GROUP BY deal_id"
     )
+    # The per-deal Stage_History stream of the replaced design: no runs of it will come.
+    op.execute("DELETE FROM sync_state WHERE stream = 'deal_stage_history'")
     views = _views()
     for module in reversed(views):
         module.drop_views()

@@ -12,8 +12,8 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 from api.schemas import RegionOut, StageOut, SyncStatus, SyncStream
 from api.scope import RegionScope
 from pipeline_pulse.models import Base, Deal, PipelineMetric, PipelineStage, Region, SyncState, utcnow
-from pipeline_pulse.warehouse.deal_versions import HISTORY_STREAM
 from pipeline_pulse.warehouse.history import HISTORY_START_QUERY
+from pipeline_pulse.warehouse.sync_state import NOT_RUN_STREAMS
 
 
 def _columns(model: type[Base], schema: type[BaseModel]) -> list[KeyedColumnElement[object]]:
@@ -49,7 +49,7 @@ async def sync_status(connection: AsyncConnection, scope: RegionScope) -> SyncSt
     streams = (
         await connection.execute(
             select(*_columns(SyncState, SyncStream))
-            .where(SyncState.stream != HISTORY_STREAM)
+            .where(SyncState.stream.not_in(NOT_RUN_STREAMS))
             .order_by(SyncState.stream)
         )
     ).all()

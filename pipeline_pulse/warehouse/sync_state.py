@@ -16,6 +16,11 @@ from pipeline_pulse.models import SyncState, utcnow
 # The row whose cursor_modified_time is the history start: the instant from which the warehouse has seen every
 # change (deal_versions.mark_history_start). Not a stream of runs.
 HISTORY_STREAM = "deal_history"
+DELETIONS_STREAM = "deals_deleted"
+# An unfinished Bulk Read's resume point (orchestration/deal_sync.BulkProgress), not a stream of runs either.
+BULK_PROGRESS_STREAM = "deals_bulk_progress"
+# sync_state rows that are bookkeeping, not streams of runs: GET /sync/status leaves them out.
+NOT_RUN_STREAMS = (HISTORY_STREAM, BULK_PROGRESS_STREAM)
 RUN_COUNTER_COLUMNS = (
     "records_extracted",
     "records_inserted",

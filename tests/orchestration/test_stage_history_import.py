@@ -13,14 +13,17 @@ from itertools import pairwise
 from typing import Any
 
 import dagster as dg
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
+from api.main import create_app
 from orchestration.definitions import build_definitions
 from orchestration.resources import WarehouseResource
 from pipeline_pulse.core.db import create_sync_engine
 from pipeline_pulse.core.settings import get_settings
 from pipeline_pulse.models import Deal, DealStageHistory, SyncState
 from pipeline_pulse.services.zoho.crm_service import UnifiedZohoCRMService
+from tests.fixtures.api import ApiClient, api_settings
 
 STAGE_HISTORY_PATH = re.compile(r"/crm/v8/Deals/(\d+)/Stage_History")
 
@@ -92,7 +95,7 @@ def test_stage_history_comes_from_versions_and_a_budgeted_import(db_url: str, sa
     assert (again["deals"], again["stopped"]) == (0, "budget")
 
     # Changes in Zoho: the incremental sync reads them with no Stage_History call.
-    touched = server.control.mutate(modify=25, create=6)
+    touched = server.control.mutate(modify=25, create=6, delete=3)
     _run(db_url, "zoho_sync")
     assert calls.take() == []
     created = {int(i) for i in touched["created"]}
@@ -103,7 +106,8 @@ def test_stage_history_comes_from_versions_and_a_budgeted_import(db_url: str, sa
     rest = _import(db_url, budget=10_000)
     read_later = calls.take()
     assert not created & set(read_later)
-    assert set(read) | set(read_later) == set(live)
+    gone = {int(i) for i in touched["deleted"]}
+    assert set(read) | set(read_later) == set(live) - (gone - set(read))  # deleted ones are not read
     assert (rest["deals"], rest["backlog_after"], rest["stopped"]) == (len(live) - 30, 0, "backlog_empty")
     with engine.connect() as connection:
         status = connection.execute(
@@ -121,3 +125,13 @@ def test_stage_history_comes_from_versions_and_a_budgeted_import(db_url: str, sa
     for timeline in timelines.values():
         assert all(a[0] != b[0] and a[1] < b[1] for a, b in pairwise(timeline))
     engine.dispose()
+
+    # GET /sync/status: every stream's last run with its status and counts, bookkeeping rows left out.
+    with TestClient(create_app(api_settings(db_url)), raise_server_exceptions=False) as client:
+        status = ApiClient(client, api_settings(db_url)).get("/api/v1/sync/status", regions="*").json()
+    streams = {row["stream"]: row for row in status["streams"]}
+    assert set(streams) == {"deals", "deals_deleted", "stage_history_import"}
+    assert {row["last_status"] for row in streams.values()} == {"success"}
+    assert all(row["last_run_finished_at"] for row in streams.values())
+    assert streams["deals_deleted"]["records_deleted"] == 3
+    assert streams["stage_history_import"]["records_inserted"] > 0
