@@ -179,8 +179,9 @@ def record_versions(
     for chunk in id_chunks(deal_ids):
         closed = _close_current(connection, chunk, observed)
         opened = _open_missing(connection, chunk, mode, observed, recorded)
-        if opened:
-            # The stage timeline of every deal that gained a version (docs/metrics.md, section 8).
+        # The stage timeline of every deal that gained a version (docs/metrics.md, section 8). Not while the first
+        # backfill runs (only first versions, no history start): those deals get no entry yet.
+        if opened and (closed or history_start(connection) is not None):
             rebuild_stage_timeline(connection, _opened_now(connection, chunk, recorded))
         result += VersionResult(closed=closed, opened=opened)
     return result
