@@ -415,6 +415,10 @@ class StageHistoryOut(BaseModel):
     probability: int | None
     closing_date: date | None
     changed_by_name: str | None
+    source: str = Field(
+        description="zoho: from Zoho's Stage_History (before the pipeline first saw the deal); versions: a stage "
+        "change the pipeline observed (docs/metrics.md, section 8)."
+    )
 
 
 class DealDetail(DealOut):

@@ -34,7 +34,8 @@ OLD_TIMELINE_COMMENT = "Every stage a deal has been in (Zoho Stage_History), one
 # column: (new comment, old comment)
 CHANGED_COMMENTS = {
     "id": (
-        "Zoho stage-history record id (source zoho), or minus the deal_versions id (source versions).",
+        "Zoho stage-history record id (source zoho) or the deal_versions id (source versions; far below "
+        "Zoho's 19-digit ids, and a clash would fail loudly on this key).",
         "Zoho stage-history record id.",
     ),
     "expected_revenue": (

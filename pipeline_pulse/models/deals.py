@@ -207,7 +207,8 @@ class DealStageHistory(Base):
         BigInteger,
         primary_key=True,
         autoincrement=False,
-        comment="Zoho stage-history record id (source zoho), or minus the deal_versions id (source versions).",
+        comment="Zoho stage-history record id (source zoho) or the deal_versions id (source versions; far below "
+        "Zoho's 19-digit ids, and a clash would fail loudly on this key).",
     )
     deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), comment="The deal (deals.id).")
     stage: Mapped[str] = mapped_column(String(120), index=True, comment="Stage entered.")

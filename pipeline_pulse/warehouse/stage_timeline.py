@@ -112,7 +112,7 @@ def _timeline_select(ids: list[int], dialect: str) -> Any:
     history_start = select(SyncState.cursor_modified_time).where(SyncState.stream == HISTORY_STREAM).scalar_subquery()
     observed = (
         select(
-            -lagged.c.id,
+            lagged.c.id,
             lagged.c.deal_id,
             lagged.c.stage,
             lagged.c.valid_from,

@@ -26,9 +26,22 @@ def _load(conn: Connection, records: list[DealRecord]) -> None:
     conn.commit()
 
 
+ZOHO_ID = 4_876_876_000_200_000_000  # Zoho record ids are 19 digits; deal_versions ids are far below
+
+
 def _zoho(entry_id: int, stage: str, at: datetime, deal: int = 0) -> StageHistoryRecord:
     return StageHistoryRecord(
-        entry_id, BASE_ID + deal, stage, at, Decimal(1000), 10, None, None, None, USERS[0].id, USERS[0].full_name
+        ZOHO_ID + entry_id,
+        BASE_ID + deal,
+        stage,
+        at,
+        Decimal(1000),
+        10,
+        None,
+        None,
+        None,
+        USERS[0].id,
+        USERS[0].full_name,
     )
 
 
@@ -89,7 +102,9 @@ def test_import_fills_the_past_and_the_seam_has_no_duplicate(conn: Connection) -
     _load(conn, [make_deal(0, stage="Negotiation/Review", probability=90, modified_time=moved)])
     assert (again.rows_inserted, again.rows_updated) == (0, 0)
     assert len(_timeline(conn)) == 4
-    assert conn.execute(select(ZohoStageHistory.id)).scalars().all() == [1, 2, 3, 4, 5]
+    assert conn.execute(select(ZohoStageHistory.id).order_by(ZohoStageHistory.id)).scalars().all() == [
+        ZOHO_ID + i for i in range(1, 6)
+    ]
     # A later change continues the timeline from the versions.
     won = moved + timedelta(days=2)
     _load(conn, [make_deal(0, stage="Closed Won", probability=100, modified_time=won)])
