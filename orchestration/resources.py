@@ -110,7 +110,7 @@ _DEFAULTS = PipelineSettings.model_fields
 
 class PipelineSettingsResource(dg.ConfigurableResource):
     """Thresholds of the asset checks, the schedule interval the freshness check compares against, and how
-    often the dimension assets re-read Zoho.
+    often the dimension assets re-read Zoho and the derived ones rebuild without a change.
 
     The code location builds it `from_settings` (the environment); the defaults are `PipelineSettings`' own."""
 
@@ -118,6 +118,7 @@ class PipelineSettingsResource(dg.ConfigurableResource):
     max_rejected_share: float = Field(default=_DEFAULTS["pipeline_max_rejected_share"].default, ge=0, le=1)
     max_unassigned_share: float = Field(default=_DEFAULTS["pipeline_max_unassigned_share"].default, ge=0, le=1)
     dimension_refresh_minutes: int = Field(default=_DEFAULTS["zoho_dimension_refresh_minutes"].default, ge=0)
+    derived_max_age_minutes: int = Field(default=_DEFAULTS["pipeline_derived_max_age_minutes"].default, ge=0)
     home_currency: str | None = Field(default=None, description="Override Zoho's home currency (ISO code).")
 
     @classmethod
@@ -127,6 +128,7 @@ class PipelineSettingsResource(dg.ConfigurableResource):
             "max_rejected_share": settings.pipeline.pipeline_max_rejected_share,
             "max_unassigned_share": settings.pipeline.pipeline_max_unassigned_share,
             "dimension_refresh_minutes": settings.pipeline.zoho_dimension_refresh_minutes,
+            "derived_max_age_minutes": settings.pipeline.pipeline_derived_max_age_minutes,
         }
         return cls(**{**values, **overrides})
 

@@ -7,7 +7,9 @@ import dagster as dg
 from orchestration.assets.common import OWNERS
 from orchestration.assets.deals import deals
 from orchestration.partitions import DEFAULT_SNAPSHOTS_START, daily_snapshots, day_of
-from orchestration.resources import WarehouseResource
+from orchestration.resources import PipelineSettingsResource, WarehouseResource
+from pipeline_pulse.models import utcnow
+from pipeline_pulse.warehouse.derived import deal_change_marker, last_build, rebuild_due, record_build
 from pipeline_pulse.warehouse.metrics_mart import refresh_pipeline_metrics
 from pipeline_pulse.warehouse.snapshots import capture_snapshot
 
@@ -20,13 +22,22 @@ GROUP = "reporting"
     kinds={"sql"},
     deps=[deals],
     description="pipeline_metrics: live deals grouped by region, pipeline, stage, owner, status and closing month "
-    "(count, amount, weighted amount), rebuilt in one transaction after every sync so the API never scans deals.",
+    "(count, amount, weighted amount), rebuilt in one transaction so the API never scans deals: after a sync "
+    "that changed deals, and otherwise once the last build is PIPELINE_DERIVED_MAX_AGE_MINUTES old or from an "
+    "earlier UTC day (its stale counts are as of the build day); `rebuilt: false` when it was current.",
 )
-def pipeline_metrics(warehouse: WarehouseResource) -> dg.MaterializeResult:
+def pipeline_metrics(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, pipeline: PipelineSettingsResource
+) -> dg.MaterializeResult:
     with warehouse.connect() as connection:
+        marker = deal_change_marker(connection)
+        build = last_build(connection, "pipeline_metrics")
+        if build is not None and not rebuild_due(build, marker, utcnow(), pipeline.derived_max_age_minutes):
+            return dg.MaterializeResult(metadata={"rebuilt": False, "built_at": build.built_at.isoformat()})
         rows = refresh_pipeline_metrics(connection)
+        record_build(connection, "pipeline_metrics", marker, context.run.run_id)
         connection.commit()
-    return dg.MaterializeResult(metadata={"rows": rows})
+    return dg.MaterializeResult(metadata={"rebuilt": True, "rows": rows})
 
 
 def build_deal_snapshots(start: date) -> dg.AssetsDefinition:

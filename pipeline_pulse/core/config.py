@@ -159,6 +159,12 @@ class PipelineSettings(BaseSettings):
         description="re-read users, stages and currencies from Zoho when their last refresh is older than this "
         "(currencies also once per UTC day; the full reconcile always); 0 = every sync",
     )
+    pipeline_derived_max_age_minutes: int = Field(
+        default=60,
+        ge=0,
+        description="rebuild the metrics mart and deal health when deals changed since their last build, or when "
+        "that build is older than this or from an earlier UTC day; 0 = every sync",
+    )
     pipeline_max_rejected_share: float = Field(
         default=0.05, ge=0, le=1, description="asset check: largest share of rejected deal records that passes"
     )

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, insert, select
 
 from orchestration.assets.health import deal_health
-from orchestration.resources import WarehouseResource
+from orchestration.resources import PipelineSettingsResource, WarehouseResource
 from pipeline_pulse.insight.stage_durations import refresh_stage_durations
 from pipeline_pulse.models import DealStageHistory, StageDuration
 from tests.fixtures.property_budget import examples
@@ -73,7 +73,8 @@ def test_asset_reports_rule_counts_and_rebuilds_stage_durations(db_url: str, syn
             {"id": 300, "deal_id": world.deals[2].id, "stage": "Proposal", "entered_at": utc_now() - timedelta(days=1)},
         )
 
-    result = dg.materialize([deal_health], resources={"warehouse": WarehouseResource(database_url=db_url)})
+    resources = {"warehouse": WarehouseResource(database_url=db_url), "pipeline": PipelineSettingsResource()}
+    result = dg.materialize([deal_health], resources=resources)
     assert result.success
     [materialization] = result.asset_materializations_for_node("deal_health")
     meta = {key: getattr(value, "value", value) for key, value in materialization.metadata.items()}
