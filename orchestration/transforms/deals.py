@@ -41,6 +41,7 @@ from pipeline_pulse.services.zoho.deal_columns import (
     records_to_frame,
     text_column,
 )
+from pipeline_pulse.services.zoho.deal_fields import DEAL_FIELDS
 from pipeline_pulse.services.zoho.records import QuarantinedRecord
 from pipeline_pulse.warehouse.currencies import CurrencyRates, load_currency_rates
 from pipeline_pulse.warehouse.deal_batch import DEAL_SCHEMA, TEXT_LIMITS, batch_rows
@@ -164,6 +165,11 @@ def _status_fallback_flags(stage: str | None) -> bool:
     return "lost" in name or name.startswith("closed")
 
 
+def _names(*kinds: str) -> list[str]:
+    """The field table's typed fields of these kinds, in table order within each kind."""
+    return [field.name for kind in kinds for field in DEAL_FIELDS if field.kind == kind]
+
+
 def _rejection_reasons(table: pa.Table, context: DealTransformContext, currency: pa.Array) -> pa.Array:
     """The first failed rule of each row (null: the row is good), in the documented order."""
     rules: list[tuple[pa.Array, Any]] = []
@@ -174,7 +180,7 @@ def _rejection_reasons(table: pa.Table, context: DealTransformContext, currency:
             "missing or invalid id",
         )
     )
-    for name in ("account_id", "owner_id", "probability"):
+    for name in _names("lookup_id", "integer"):
         rules.append((_column_or_false(table, bad_column(name)), f"unparsable {name}"))
     probability = table.column("probability").combine_chunks()
     outside = pc.or_(pc.less(probability, 0), pc.greater(probability, 100))
@@ -182,7 +188,7 @@ def _rejection_reasons(table: pa.Table, context: DealTransformContext, currency:
     stage = table.column("stage").combine_chunks()
     rules.append((_blank(stage), "missing stage"))
     rules.append((pc.fill_null(pc.greater(pc.utf8_length(stage), 120), False), "stage name longer than 120 characters"))
-    for name in ("amount", "exchange_rate"):
+    for name in _names("decimal"):
         bad = _column_or_false(table, bad_column(name))
         if name in QUOTED and text_column(name) in table.column_names:
             texts = table.column(text_column(name)).combine_chunks()
@@ -200,9 +206,9 @@ def _rejection_reasons(table: pa.Table, context: DealTransformContext, currency:
     huge = pc.or_(pc.greater_equal(amount, limit), pc.less_equal(amount, pc.negate(limit)))
     rules.append((pc.fill_null(huge, False), "amount outside the warehouse's range (|amount| < 10^18)"))
     rules.append((pc.is_null(table.column("modified_time").combine_chunks()), "missing or unparsable Modified_Time"))
-    for name in ("created_time", "last_activity_time"):
-        rules.append((_column_or_false(table, bad_column(name)), f"unparsable {name}"))
-    rules.append((_column_or_false(table, bad_column("closing_date")), "unparsable closing_date"))
+    for name in _names("datetime", "date"):
+        if name != "modified_time":  # the cursor field: missing is as bad as unparsable (above)
+            rules.append((_column_or_false(table, bad_column(name)), f"unparsable {name}"))
     rules.append((pc.is_null(currency), "no currency and no home currency known"))
     rates = context.rates
     unknown = _map_distinct([currency], lambda code: code is not None and not rates.knows(code), pa.bool_())
@@ -346,35 +352,21 @@ def transform_deals(frame: pa.Table, context: DealTransformContext) -> DealTrans
     rate = _rates_used(good, currency, rates)
     amount = good.column("amount").combine_chunks()
     amount_home = _to_home(amount, rate)
-    columns: dict[str, Any] = {
-        "id": good.column("id"),
-        "deal_name": good.column("deal_name"),
-        "account_id": good.column("account_id"),
-        "account_name": good.column("account_name"),
-        "owner_id": good.column("owner_id"),
-        "owner_name": good.column("owner_name"),
-        "owner_email": good.column("owner_email"),
-        "stage": pc.utf8_trim_whitespace(stage),
-        "pipeline": pipeline,
-        "probability": probability,
-        "forecast_category": forecast_category,
-        "forecast_type": forecast_type,
-        "deal_status": deal_status,
-        "amount": amount,
-        "currency": currency,
-        "exchange_rate": rate,
-        "amount_home": amount_home,
-        "weighted_amount_home": _weighted(amount_home, probability),
-        "closing_date": good.column("closing_date"),
-        "created_time": good.column("created_time"),
-        "modified_time": good.column("modified_time"),
-        "last_activity_time": good.column("last_activity_time"),
-        "lead_source": good.column("lead_source"),
-        "deal_type": good.column("deal_type"),
-        "country": good.column("country"),
-        "region": region,
-        "raw": good.column(RAW_JSON),
-    }
+    columns: dict[str, Any] = {field.column: good.column(field.name) for field in DEAL_FIELDS if field.column}
+    columns.update(
+        {
+            "stage": pc.utf8_trim_whitespace(stage),
+            "forecast_category": forecast_category,
+            "forecast_type": forecast_type,
+            "deal_status": deal_status,
+            "currency": currency,
+            "exchange_rate": rate,
+            "amount_home": amount_home,
+            "weighted_amount_home": _weighted(amount_home, probability),
+            "region": region,
+            "raw": good.column(RAW_JSON),
+        }
+    )
     for name, limit in TEXT_LIMITS.items():
         columns[name] = pc.utf8_slice_codeunits(columns[name], 0, limit)
     batch = pa.table([pc.cast(columns[f.name], f.type) for f in DEAL_SCHEMA], schema=DEAL_SCHEMA)

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipeline_pulse.models.base import Base, JSONType, SurrogateKey, UTCDateTime, utcnow
+from pipeline_pulse.services.zoho.deal_fields import column_comment  # the field table holds their comments
 
 Money = Numeric(20, 2)
 Rate = Numeric(20, 9)
@@ -72,16 +73,16 @@ class Deal(Base):
         {"comment": "One row per Zoho deal, current state. Deleted deals stay with deleted_at set."},
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, comment="Zoho deal id.")
-    deal_name: Mapped[str | None] = mapped_column(String(255), comment="Deal_Name in Zoho.")
-    account_id: Mapped[int | None] = mapped_column(BigInteger, comment="Zoho id of the deal's account.")
-    account_name: Mapped[str | None] = mapped_column(String(255), comment="Account name.")
-    owner_id: Mapped[int | None] = mapped_column(BigInteger, index=True, comment="Zoho user id of the deal owner.")
-    owner_name: Mapped[str | None] = mapped_column(String(255), comment="Owner's name at the last sync.")
-    owner_email: Mapped[str | None] = mapped_column(String(255), comment="Owner's e-mail at the last sync.")
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, comment=column_comment("id"))
+    deal_name: Mapped[str | None] = mapped_column(String(255), comment=column_comment("deal_name"))
+    account_id: Mapped[int | None] = mapped_column(BigInteger, comment=column_comment("account_id"))
+    account_name: Mapped[str | None] = mapped_column(String(255), comment=column_comment("account_name"))
+    owner_id: Mapped[int | None] = mapped_column(BigInteger, index=True, comment=column_comment("owner_id"))
+    owner_name: Mapped[str | None] = mapped_column(String(255), comment=column_comment("owner_name"))
+    owner_email: Mapped[str | None] = mapped_column(String(255), comment=column_comment("owner_email"))
     stage: Mapped[str] = mapped_column(String(120), index=True, comment="Current stage (Zoho Stage).")
-    pipeline: Mapped[str | None] = mapped_column(String(120), comment="Zoho pipeline the deal belongs to.")
-    probability: Mapped[int | None] = mapped_column(Integer, comment="Win probability, percent (Zoho Probability).")
+    pipeline: Mapped[str | None] = mapped_column(String(120), comment=column_comment("pipeline"))
+    probability: Mapped[int | None] = mapped_column(Integer, comment=column_comment("probability"))
     forecast_category: Mapped[str | None] = mapped_column(
         String(60), comment="Forecast category: the deal's own Forecast_Category__s, else its stage's."
     )
@@ -89,7 +90,7 @@ class Deal(Base):
         String(20), comment="Forecast type of the stage: Open, Closed Won or Closed Lost."
     )
     deal_status: Mapped[str] = mapped_column(String(8), comment="open / won / lost, from the stage's forecast type.")
-    amount: Mapped[Decimal | None] = mapped_column(Money, comment="Amount in the deal's own currency.")
+    amount: Mapped[Decimal | None] = mapped_column(Money, comment=column_comment("amount"))
     currency: Mapped[str | None] = mapped_column(String(3), comment="ISO code of the deal's currency.")
     exchange_rate: Mapped[Decimal | None] = mapped_column(
         Rate, comment="Rate used for conversion: units of deal currency per 1 home-currency unit."
@@ -98,15 +99,15 @@ class Deal(Base):
         Money, comment="Amount in home currency = amount / exchange_rate."
     )
     weighted_amount_home: Mapped[Decimal | None] = mapped_column(Money, comment="amount_home x probability / 100.")
-    closing_date: Mapped[date | None] = mapped_column(Date, comment="Expected or actual closing date.")
-    created_time: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="Created in Zoho (UTC).")
-    modified_time: Mapped[datetime | None] = mapped_column(
-        UTCDateTime, comment="Last modified in Zoho (UTC); drives incremental sync."
+    closing_date: Mapped[date | None] = mapped_column(Date, comment=column_comment("closing_date"))
+    created_time: Mapped[datetime | None] = mapped_column(UTCDateTime, comment=column_comment("created_time"))
+    modified_time: Mapped[datetime | None] = mapped_column(UTCDateTime, comment=column_comment("modified_time"))
+    last_activity_time: Mapped[datetime | None] = mapped_column(
+        UTCDateTime, comment=column_comment("last_activity_time")
     )
-    last_activity_time: Mapped[datetime | None] = mapped_column(UTCDateTime, comment="Last activity in Zoho (UTC).")
-    lead_source: Mapped[str | None] = mapped_column(String(120), comment="Lead source.")
-    deal_type: Mapped[str | None] = mapped_column(String(120), comment="Zoho Type field (e.g. New Business).")
-    country: Mapped[str | None] = mapped_column(String(120), comment="Country field of the deal.")
+    lead_source: Mapped[str | None] = mapped_column(String(120), comment=column_comment("lead_source"))
+    deal_type: Mapped[str | None] = mapped_column(String(120), comment=column_comment("deal_type"))
+    country: Mapped[str | None] = mapped_column(String(120), comment=column_comment("country"))
     region: Mapped[str] = mapped_column(
         ForeignKey("regions.code", ondelete="RESTRICT"),
         index=True,

@@ -12,50 +12,34 @@ from typing import Any
 
 import pyarrow as pa
 
+from pipeline_pulse.services.zoho.deal_columns import DECIMAL, RECORD_TYPES
+from pipeline_pulse.services.zoho.deal_fields import DEAL_FIELDS
+
 _MONEY = pa.decimal128(38, 2)
-_AMOUNT = pa.decimal128(38, 9)  # the deal's own amount and rate, rounded by the column (Numeric(20, 2) / (20, 9))
 _UTC = pa.timestamp("us", tz="UTC")
+# Columns the transform's rules produce (docs/metrics.md defines them); every other data column is copied
+# from a field of the field table (pipeline_pulse/services/zoho/deal_fields.py).
+DERIVED_COLUMNS: dict[str, pa.DataType] = {
+    "stage": pa.string(),
+    "forecast_category": pa.string(),
+    "forecast_type": pa.string(),
+    "deal_status": pa.string(),
+    "currency": pa.string(),
+    "exchange_rate": DECIMAL,
+    "amount_home": _MONEY,
+    "weighted_amount_home": _MONEY,
+    "region": pa.string(),
+    "raw": pa.string(),  # JSON text
+}
 DEAL_SCHEMA = pa.schema(
     [
-        ("id", pa.int64()),
-        ("deal_name", pa.string()),
-        ("account_id", pa.int64()),
-        ("account_name", pa.string()),
-        ("owner_id", pa.int64()),
-        ("owner_name", pa.string()),
-        ("owner_email", pa.string()),
-        ("stage", pa.string()),
-        ("pipeline", pa.string()),
-        ("probability", pa.int32()),
-        ("forecast_category", pa.string()),
-        ("forecast_type", pa.string()),
-        ("deal_status", pa.string()),
-        ("amount", _AMOUNT),
-        ("currency", pa.string()),
-        ("exchange_rate", _AMOUNT),
-        ("amount_home", _MONEY),
-        ("weighted_amount_home", _MONEY),
-        ("closing_date", pa.date32()),
-        ("created_time", _UTC),
-        ("modified_time", _UTC),
-        ("last_activity_time", _UTC),
-        ("lead_source", pa.string()),
-        ("deal_type", pa.string()),
-        ("country", pa.string()),
-        ("region", pa.string()),
-        ("raw", pa.string()),
+        *((field.column, RECORD_TYPES[field.name]) for field in DEAL_FIELDS if field.column is not None),
+        *DERIVED_COLUMNS.items(),
     ]
 )
 # Column widths of the free-text columns: longer values are cut (the full value stays in `raw`).
-TEXT_LIMITS = {
-    "deal_name": 255,
-    "account_name": 255,
-    "owner_name": 255,
-    "owner_email": 255,
-    "pipeline": 120,
-    "lead_source": 120,
-    "deal_type": 120,
-    "country": 120,
+TEXT_LIMITS: dict[str, int] = {
+    **{field.column: field.text_limit for field in DEAL_FIELDS if field.column and field.text_limit},
     "forecast_category": 60,
 }
 JSON_COLUMNS = ("raw",)

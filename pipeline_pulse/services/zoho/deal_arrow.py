@@ -35,7 +35,8 @@ from pipeline_pulse.services.zoho.deal_codec import (
     _quarantine,
     build_record,
 )
-from pipeline_pulse.services.zoho.deal_columns import OWN_CATEGORY, RAW_JSON, RECORD_TYPES, records_to_frame
+from pipeline_pulse.services.zoho.deal_columns import DECIMAL, OWN_CATEGORY, RAW_JSON, RECORD_TYPES, records_to_frame
+from pipeline_pulse.services.zoho.deal_fields import DEAL_FIELDS, fields_of
 from pipeline_pulse.services.zoho.records import QuarantinedRecord
 
 FRAME_SCHEMA = pa.schema([*RECORD_TYPES.items(), (OWN_CATEGORY, pa.string()), (RAW_JSON, pa.string())])
@@ -64,32 +65,17 @@ _DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _CONTROL_RE = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # escaped by json in Python only (rare)
 _INT64_MAX = "9223372036854775807"
 _UTC_ISO = "%Y-%m-%dT%H:%M:%S+00:00"
-_RECORD_COLUMN_KINDS = {
-    "Owner": {_USER},
-    "Account_Name": {_LOOKUP},
-    "Amount": {_NUMBER},
-    "Exchange_Rate": {_NUMBER},
-    "Probability": {_INTEGER},
-    "Closing_Date": {_DATE},
-    "Created_Time": {_DATETIME},
-    "Modified_Time": {_DATETIME},
-    "Last_Activity_Time": {_DATETIME},
-}
-# DealRecord column <- CSV column, for the plain text ones.
-_TEXT_COLUMNS = {
-    "deal_name": "Deal_Name",
-    "stage": "Stage",
-    "pipeline": "Pipeline",
-    "currency": "Currency",
-    "lead_source": "Lead_Source",
-    "deal_type": "Type",
-    "region": "Region",
-    "country": "Country",
-}
-_TIME_COLUMNS = {
-    "created_time": "Created_Time",
-    "modified_time": "Modified_Time",
-    "last_activity_time": "Last_Activity_Time",
+# The CSV kinds each field-table kind can be read from (else the file goes to the reference path).
+_READABLE = {
+    "id": {_ID},
+    "text": {_TEXT},
+    "integer": {_INTEGER},
+    "decimal": {_NUMBER},
+    "date": {_DATE},
+    "datetime": {_DATETIME},
+    "lookup_id": {_LOOKUP, _USER},
+    "lookup_name": {_LOOKUP, _USER},
+    "lookup_email": {_USER},
 }
 CATEGORY_FIELD = "Forecast_Category__s"
 
@@ -148,7 +134,7 @@ class DealArrowDecoder:
         kinds = {key: self._kind(key) for key in header}
         if any(kind is None for kind in kinds.values()):
             return False
-        return all(kinds[key] in allowed for key, allowed in _RECORD_COLUMN_KINDS.items() if key in kinds)
+        return all(kinds[f.api_name] in _READABLE[f.kind] for f in DEAL_FIELDS if f.api_name in kinds)
 
     # -- one chunk ------------------------------------------------------------------------------------------
     def decode(
@@ -212,13 +198,11 @@ class DealArrowDecoder:
         if kind == _ID:
             fits = pc.or_(pc.less(pc.utf8_length(cells), 19), pc.less_equal(cells, _INT64_MAX))
             ok = pc.and_(_matches(cells, _ID_RE), pc.fill_null(fits, False))
-            typed["id"] = pc.if_else(ok, cells, pa.scalar(None, pa.string())).cast(pa.int64())
+            _put(typed, key, id=pc.if_else(ok, cells, pa.scalar(None, pa.string())).cast(pa.int64()))
             return ok, _quote(cells)
         if kind == _TEXT:
             ok = pc.invert(_matches(cells, _CONTROL_RE))
-            for name, source in _TEXT_COLUMNS.items():
-                if source == key:
-                    typed[name] = cells
+            _put(typed, key, text=cells)
             if key == CATEGORY_FIELD:
                 trimmed = pc.utf8_trim_whitespace(cells)
                 unset = pc.fill_null(pc.or_(pc.equal(trimmed, ""), pc.equal(trimmed, "-None-")), True)
@@ -228,10 +212,10 @@ class DealArrowDecoder:
             pattern = {_NUMBER: _NUMBER_RE, _INTEGER: _INTEGER_RE, _BOOLEAN: _BOOLEAN_RE}[kind]
             ok = pc.or_(pc.invert(present), _matches(cells, pattern))
             clean = pc.if_else(ok, cells, pa.scalar(None, pa.string()))
-            if key in ("Amount", "Exchange_Rate"):
-                typed["amount" if key == "Amount" else "exchange_rate"] = clean.cast(RECORD_TYPES["amount"])
-            elif key == "Probability":
-                typed["probability"] = clean.cast(pa.int64())
+            if kind == _NUMBER:
+                _put(typed, key, decimal=lambda: clean.cast(DECIMAL))
+            elif kind == _INTEGER:
+                _put(typed, key, integer=lambda: clean.cast(pa.int64()))
             return ok, clean
         if kind == _DATETIME:
             shaped = _matches(cells, _DATETIME_RE)
@@ -243,9 +227,7 @@ class DealArrowDecoder:
             clean = pc.if_else(ok, cells, pa.scalar(None, pa.string()))
             instant = pc.strptime(clean, format="%Y-%m-%dT%H:%M:%S%z", unit="us", error_is_null=True)
             instant = instant.cast(pa.timestamp("us", tz="UTC"))
-            for name, source in _TIME_COLUMNS.items():
-                if source == key:
-                    typed[name] = instant
+            _put(typed, key, datetime=instant)
             seconds = instant.cast(pa.timestamp("s", tz="UTC"))  # strftime's %S prints fractions of finer units
             return ok, _quote(pc.strftime(seconds, format=_UTC_ISO))
         if kind == _MULTI:  # "a;;b;" -> ["a","b"], like deal_codec's _csv_multi (a value never holds ';')
@@ -258,8 +240,7 @@ class DealArrowDecoder:
             parsed = pc.strptime(cells, format="%Y-%m-%d", unit="s", error_is_null=True)
             real = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), cells), False)
             ok = pc.or_(pc.invert(present), pc.and_(_matches(cells, _DATE_RE), real))
-            if key == "Closing_Date":
-                typed["closing_date"] = pc.if_else(ok, parsed, pa.scalar(None, parsed.type)).cast(pa.date32())
+            _put(typed, key, date=lambda: pc.if_else(ok, parsed, pa.scalar(None, parsed.type)).cast(pa.date32()))
             return ok, _quote(cells)
         # lookups: a numeric id, named like REST names it
         ok = pc.or_(pc.invert(present), _matches(cells, r"^[0-9]+$"))
@@ -271,24 +252,28 @@ class DealArrowDecoder:
                 '{"id":', _quote(ids), ',"name":', pc.fill_null(_quote(names), "null"),
                 ',"email":', pc.fill_null(_quote(emails), "null"), "}", "",
             )  # fmt: skip
-            if key == "Owner":
-                typed["owner_id"] = pc.cast(ids, pa.int64())
-                typed["owner_name"] = names
-                typed["owner_email"] = emails
+            _put(typed, key, lookup_id=lambda: pc.cast(ids, pa.int64()), lookup_name=names, lookup_email=emails)
         else:
             known = self._lookups.get(key)
             names = _lookup_values(ids, *known) if known is not None else pa.nulls(len(ids), pa.string())
             value = pc.binary_join_element_wise(
                 '{"id":', _quote(ids), ',"name":', pc.fill_null(_quote(names), "null"), "}", ""
             )
-            if key == "Account_Name":
-                typed["account_id"] = pc.cast(ids, pa.int64())
-                typed["account_name"] = names
+            _put(typed, key, lookup_id=lambda: pc.cast(ids, pa.int64()), lookup_name=names)
         # a control character in a looked-up name is json's to escape: such rows take the reference path
         ok = pc.and_(ok, pc.invert(_matches(names, _CONTROL_RE)))
         if kind == _USER:
             ok = pc.and_(ok, pc.invert(_matches(emails, _CONTROL_RE)))
         return ok, value
+
+
+def _put(typed: dict[str, pa.Array], api_name: str, **by_kind: Any) -> None:
+    """The typed DealRecord columns the field table reads from `api_name`; a value may be a thunk (built only
+    when some field wants it)."""
+    for field in fields_of(api_name):
+        value = by_kind.get(field.kind)
+        if value is not None:
+            typed[field.name] = value() if callable(value) else value
 
 
 def read_header(member: IO[bytes]) -> tuple[str, ...] | None:

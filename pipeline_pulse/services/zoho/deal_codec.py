@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from pipeline_pulse.services.zoho.deal_fields import DEAL_FIELDS, KIND_TYPES, api_names
 from pipeline_pulse.services.zoho.records import DealRecord, QuarantinedRecord
 
 Converter = Callable[[Any], Any]
@@ -154,45 +155,41 @@ def _utc(value: str | None, parsed: datetime | None) -> datetime | None:
 
 
 def build_record(raw: dict[str, Any], parsed: Mapping[str, Any] | None = None) -> DealRecord:
-    """A DealRecord from a normalised raw dict (REST or Bulk Read).
+    """A DealRecord from a normalised raw dict (REST or Bulk Read), one attribute per row of the field table.
 
     `parsed` holds values the decoder already parsed while checking them (datetimes, dates, Decimals), so
     nothing is parsed twice.
     """
     parsed = parsed or {}
-    owner = raw.get("Owner")
-    account = raw.get("Account_Name")
-    owner_id = owner.get("id") if type(owner) is dict else None
-    account_id = account.get("id") if type(account) is dict else None
-    closing = parsed.get("Closing_Date")
-    if closing is None and raw.get("Closing_Date"):
-        closing = date.fromisoformat(raw["Closing_Date"])
-    amount = parsed.get("Amount")
-    rate = parsed.get("Exchange_Rate")
-    return DealRecord(
-        id=int(raw["id"]),
-        deal_name=raw.get("Deal_Name"),
-        account_id=int(account_id) if account_id else None,
-        account_name=account.get("name") if account_id else None,
-        owner_id=int(owner_id) if owner_id else None,
-        owner_name=owner.get("name") if owner_id else None,
-        owner_email=owner.get("email") if owner_id else None,
-        stage=raw.get("Stage"),
-        pipeline=raw.get("Pipeline"),
-        probability=raw.get("Probability"),
-        amount=amount if amount is not None else _decimal(raw.get("Amount")),
-        currency=raw.get("Currency"),
-        exchange_rate=rate if rate is not None else _decimal(raw.get("Exchange_Rate")),
-        closing_date=closing,
-        created_time=_utc(raw.get("Created_Time"), parsed.get("Created_Time")),
-        modified_time=_utc(raw.get("Modified_Time"), parsed.get("Modified_Time")),
-        last_activity_time=_utc(raw.get("Last_Activity_Time"), parsed.get("Last_Activity_Time")),
-        lead_source=raw.get("Lead_Source"),
-        deal_type=raw.get("Type"),
-        region=raw.get("Region"),
-        country=raw.get("Country"),
-        raw=raw,
-    )
+    values: list[Any] = []
+    append = values.append
+    for api_name, kind in _FIELD_PLAN:
+        if kind == "id":
+            append(int(raw["id"]))
+        elif kind == "text" or kind == "integer":
+            append(raw.get(api_name))
+        elif kind == "datetime":
+            append(_utc(raw.get(api_name), parsed.get(api_name)))
+        elif kind == "decimal":
+            number = parsed.get(api_name)
+            append(number if number is not None else _decimal(raw.get(api_name)))
+        elif kind == "date":
+            day = parsed.get(api_name)
+            append(day if day is not None or not raw.get(api_name) else date.fromisoformat(raw[api_name]))
+        else:  # a lookup's id, name or e-mail
+            lookup = raw.get(api_name)
+            lookup_id = lookup.get("id") if type(lookup) is dict else None
+            if not lookup_id:
+                append(None)
+            else:
+                assert isinstance(lookup, dict)
+                append(
+                    int(lookup_id) if kind == "lookup_id" else lookup.get("name" if kind == "lookup_name" else "email")
+                )
+    return _make_record(*values, raw)
+
+
+_FIELD_PLAN: tuple[tuple[str, str], ...] = tuple((field.api_name, field.kind) for field in DEAL_FIELDS)
 
 
 # Field kinds of the fast path; anything else goes through JSON_CONVERTERS.
@@ -355,7 +352,7 @@ _CSV_CONVERTERS: dict[str, Any] = {
     "multiselectpicklist": _csv_multi,
 }
 _USER_LOOKUPS = ("Owner", "Created_By", "Modified_By")
-_DECIMAL_FIELDS = frozenset({"Amount", "Exchange_Rate"})
+_DECIMAL_FIELDS = api_names("decimal")
 
 
 class DealCsvDecoder:
@@ -463,9 +460,11 @@ class DealCsvDecoder:
                 build_raw=self._compile_raw_builder(header),
                 id_index=position["id"],
                 times=tuple((position[key], key) for key in _RECORD_TIMES if key in position),
-                closing_index=position.get("Closing_Date"),
-                amount_index=position.get("Amount"),
-                rate_index=position.get("Exchange_Rate"),
+                parsed_cells=tuple(
+                    (key, position[key], _csv_date if key in _RECORD_DATES else Decimal)
+                    for key in (*_RECORD_DATES, *_DECIMAL_FIELDS)
+                    if key in position
+                ),
             )
         self._fast_for, self._fast = header, plan
         return plan
@@ -544,8 +543,7 @@ class DealCsvDecoder:
                 except _ROW_ERRORS as exc:
                     rejected.append(_quarantine(stream, header, row, exc))
             return records, rejected
-        build_raw, timed, i_id = plan.build_raw, plan.times, plan.id_index
-        i_closing, i_amount, i_rate = plan.closing_index, plan.amount_index, plan.rate_index
+        build_raw, timed, i_id, parsed_cells = plan.build_raw, plan.times, plan.id_index, plan.parsed_cells
         gc_was_enabled = gc.isenabled()
         gc.disable()  # see the docstring: only acyclic objects are allocated below
         try:
@@ -555,7 +553,7 @@ class DealCsvDecoder:
                     deal_id = row[i_id]
                     if not deal_id.isdigit():
                         raise ValueError("id")
-                    times: list[datetime | None] = [None, None, None]
+                    times: list[datetime | None] = [None] * len(timed)
                     for slot, (index, key) in enumerate(timed):
                         cell = row[index]
                         if cell:
@@ -568,36 +566,12 @@ class DealCsvDecoder:
                             elif not cell.endswith(_UTC_SUFFIX):  # "Z": same instant, normalised text
                                 raw[key] = parsed.isoformat()
                             times[slot] = parsed
-                    owner = raw.get("Owner")
-                    account = raw.get("Account_Name")
-                    closing = row[i_closing] if i_closing is not None else ""
-                    amount = row[i_amount] if i_amount is not None else ""
-                    rate = row[i_rate] if i_rate is not None else ""
-                    get = raw.get
-                    append(
-                        _make_record(
-                            int(deal_id),
-                            get("Deal_Name"),
-                            int(account["id"]) if account else None,
-                            account["name"] if account else None,
-                            int(owner["id"]) if owner else None,
-                            owner["name"] if owner else None,
-                            owner["email"] if owner else None,
-                            get("Stage"),
-                            get("Pipeline"),
-                            get("Probability"),
-                            Decimal(amount) if amount else None,
-                            get("Currency"),
-                            Decimal(rate) if rate else None,
-                            _csv_date(closing) if closing else None,
-                            *times,
-                            get("Lead_Source"),
-                            get("Type"),
-                            get("Region"),
-                            get("Country"),
-                            raw,
-                        )
-                    )
+                    parsed: dict[str, Any] = {key: times[slot] for slot, (_index, key) in enumerate(timed)}
+                    for key, index, parse in parsed_cells:
+                        cell = row[index]
+                        if cell:
+                            parsed[key] = parse(cell)
+                    append(build_record(raw, parsed))
                 except _ROW_ERRORS:
                     try:  # the reference path names the field (and decodes the row if it accepts it)
                         append(build_record(*self.normalise_row_with_times(header, row)))
@@ -640,27 +614,21 @@ class _FastPlan(NamedTuple):
     build_raw: Callable[[list[str]], dict[str, Any]]
     id_index: int
     times: tuple[tuple[int, str], ...]
-    closing_index: int | None
-    amount_index: int | None
-    rate_index: int | None
+    parsed_cells: tuple[tuple[str, int, Callable[[str], Any]], ...]  # dates and decimals, parsed from the cell
 
 
 _BOOLEANS = {"true": True, "false": False}
 _ROW_ERRORS = (ValueError, TypeError, KeyError, IndexError, ArithmeticError)
 _NO_USER: tuple[None, None] = (None, None)
-_LOOKUP_TYPES = frozenset({"lookup", "ownerlookup", "userlookup", "layout"})
-_NUMBER_TYPES = frozenset({"currency", "double", "decimal", "percent", "formula"})
-_RECORD_TIMES = ("Created_Time", "Modified_Time", "Last_Activity_Time")
+_RECORD_TIMES = api_names("datetime")
+_RECORD_DATES = api_names("date")
 # DealRecord columns the fast path reads with a fixed meaning: their metadata type must be one of these.
 _RECORD_COLUMN_TYPES: dict[str, frozenset[str]] = {
-    "Owner": _LOOKUP_TYPES,
-    "Account_Name": _LOOKUP_TYPES,
-    "Amount": _NUMBER_TYPES,
-    "Exchange_Rate": _NUMBER_TYPES,
-    "Closing_Date": frozenset({"date"}),
-    **dict.fromkeys(_RECORD_TIMES, frozenset({"datetime"})),
+    field.api_name: KIND_TYPES[field.kind]
+    for field in DEAL_FIELDS
+    if field.kind in KIND_TYPES and field.kind != "integer"  # an integer read as a number still decodes
 }
-_RECORD_PARSED = frozenset({"id", "Closing_Date", *_RECORD_TIMES})
+_RECORD_PARSED = frozenset({"id", *_RECORD_DATES, *_RECORD_TIMES})
 
 
 # How a cell of each kind becomes its raw value (c{i}: the cell text; "" is null). Lookups are checked ids;

@@ -19,41 +19,31 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from pipeline_pulse.services.zoho.deal_fields import DEAL_FIELDS
 from pipeline_pulse.services.zoho.records import DealRecord
 
 # Arrow types of the DealRecord columns. Amounts and rates keep 9 decimal places (the warehouse's rate
 # precision; amounts are rounded to cents by the column itself).
 DECIMAL = pa.decimal128(38, 9)
 UTC_TIME = pa.timestamp("us", tz="UTC")
-RECORD_TYPES: dict[str, pa.DataType] = {
+_KIND_TYPES: dict[str, pa.DataType] = {
     "id": pa.int64(),
-    "deal_name": pa.string(),
-    "account_id": pa.int64(),
-    "account_name": pa.string(),
-    "owner_id": pa.int64(),
-    "owner_name": pa.string(),
-    "owner_email": pa.string(),
-    "stage": pa.string(),
-    "pipeline": pa.string(),
-    "probability": pa.int64(),
-    "amount": DECIMAL,
-    "currency": pa.string(),
-    "exchange_rate": DECIMAL,
-    "closing_date": pa.date32(),
-    "created_time": UTC_TIME,
-    "modified_time": UTC_TIME,
-    "last_activity_time": UTC_TIME,
-    "lead_source": pa.string(),
-    "deal_type": pa.string(),
-    "region": pa.string(),
-    "country": pa.string(),
+    "lookup_id": pa.int64(),
+    "integer": pa.int64(),
+    "decimal": DECIMAL,
+    "date": pa.date32(),
+    "datetime": UTC_TIME,
 }
+# One typed column per row of the field table, in its order.
+RECORD_TYPES: dict[str, pa.DataType] = {field.name: _KIND_TYPES.get(field.kind, pa.string()) for field in DEAL_FIELDS}
 RECORD_FIELDS: tuple[str, ...] = tuple(DealRecord.__dataclass_fields__)
+if (*RECORD_TYPES, "raw") != RECORD_FIELDS:  # the record factory and the frame rely on one order
+    raise RuntimeError("DealRecord's attributes must be the field table's names, in its order, then raw")
 CATEGORY_FIELD = "Forecast_Category__s"
 OWN_CATEGORY = "own_category"
 RAW_JSON = "raw"
 # Columns whose rejection reason quotes the unparsable value.
-QUOTED = frozenset({"amount", "exchange_rate"})
+QUOTED = frozenset(field.name for field in DEAL_FIELDS if field.kind == "decimal")
 _INVALID = object()
 encode_json: Callable[[Any], str] = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
