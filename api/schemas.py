@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.insight_schemas import DealHealth
 from api.scalars import ID_EXAMPLE, ZohoId
 
-Source = Literal["mart", "deals", "mart+deals"]
+Source = Literal["mart", "mart_daily", "mart+mart_daily", "deals", "mart+deals"]
 
 
 def _examples(*examples: dict[str, object]) -> ConfigDict:
@@ -50,7 +50,10 @@ class Summary(BaseModel):
             "stale_after_days": 30,
         }
     )
-    source: Source = Field(description="mart = answered from pipeline_metrics; deals = from the deals table.")
+    source: Source = Field(
+        description="Tables that answered: mart = pipeline_metrics (closing months), mart_daily = "
+        "pipeline_metrics_daily (closing days), deals = the deals table; joined by + (docs/metrics.md section 4)."
+    )
     as_of: date = Field(
         description="Reference day for staleness (UTC): the as_of parameter, else the day the mart was refreshed."
     )

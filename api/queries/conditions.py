@@ -19,7 +19,14 @@ from sqlalchemy import ColumnElement, and_, bindparam
 
 from api.filters import DealFilters
 from api.scope import SCOPE_PARAM, RegionScope
-from pipeline_pulse.models import Deal, DealSnapshot, PipelineMetric, SalesTarget
+from pipeline_pulse.models import (
+    Deal,
+    DealSnapshot,
+    OpenDealFreshness,
+    PipelineMetric,
+    PipelineMetricDaily,
+    SalesTarget,
+)
 
 StatusArg = str | None  # "open" / "won" / "lost"; None or "all" for no status condition
 
@@ -72,6 +79,8 @@ def compile_filters(
     the filter's bind parameters: one statement combining differently filtered parts gives each its own."""
     if columns.closing_is_month and not filters.month_aligned:
         raise ValueError(f"{columns.name} holds closing months; a partial-month range needs another table")
+    if columns.owner_id is None and filters.owner_id is not None:
+        raise ValueError(f"{columns.name} has no owner; an owner filter needs another table")
     shape = Shape(
         all_regions=scope.is_all,
         owner_id=filters.owner_id is not None,
@@ -158,6 +167,27 @@ MART = FilterColumns(
     stage=PipelineMetric.stage,
     deal_status=PipelineMetric.deal_status,
     closing=PipelineMetric.closing_month,
+    closing_is_month=True,
+)
+# The day-grain mart has no owner: a query with an owner filter (or grouped by owner) reads `deals` instead.
+MART_DAILY = FilterColumns(
+    name="mart_daily",
+    region=PipelineMetricDaily.region,
+    owner_id=None,
+    pipeline=PipelineMetricDaily.pipeline,
+    stage=PipelineMetricDaily.stage,
+    deal_status=PipelineMetricDaily.deal_status,
+    closing=PipelineMetricDaily.closing_date,
+)
+# Open deals only, no owner, closing months: api/queries/staleness.py adds the closing and modified conditions.
+FRESHNESS = FilterColumns(
+    name="open_deal_freshness",
+    region=OpenDealFreshness.region,
+    owner_id=None,
+    pipeline=OpenDealFreshness.pipeline,
+    stage=OpenDealFreshness.stage,
+    deal_status=None,
+    closing=OpenDealFreshness.closing_month,
     closing_is_month=True,
 )
 SNAPSHOTS = FilterColumns(

@@ -7,9 +7,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select, tuple_
+from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.cursor import DealCursor
@@ -73,13 +75,23 @@ def _grouped(rows: Sequence[Any]) -> dict[int, list[Any]]:
     return by_deal
 
 
+@cache
+def _health_statement(postgres: bool) -> Select[Any]:
+    """One statement for any number of deals. On Postgres `deal_id = ANY(:deal_ids)` (one array parameter): an
+    IN list of N parameters is a different prepared statement for every N, each planned anew (the views make
+    planning cost ~25 ms, more than running the query)."""
+    ids = bindparam("deal_ids", type_=ARRAY(BigInteger)) if postgres else bindparam("deal_ids", expanding=True)
+    match = H.c.deal_id == any_(ids) if postgres else H.c.deal_id.in_(ids)
+    return _with_reasons(select(H.c.deal_id, H.c.health).where(match))
+
+
 async def health_of(connection: AsyncConnection, deal_ids: Iterable[int]) -> dict[int, DealHealth]:
     """The health of these deals (open live ones; others are absent from the result)."""
     ids = sorted(set(deal_ids))
     if not ids:
         return {}
-    page = select(H.c.deal_id, H.c.health).where(H.c.deal_id.in_(ids))
-    rows = (await connection.execute(_with_reasons(page))).all()
+    postgres = connection.dialect.name == "postgresql"
+    rows = (await connection.execute(_health_statement(postgres), {"deal_ids": ids})).all()
     return {deal_id: _health(group[0].health, group) for deal_id, group in _grouped(rows).items()}
 
 

@@ -15,13 +15,13 @@ from sqlalchemy import Select, and_, case, func, literal, null, select, union_al
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.filters import DealFilters
-from api.queries.conditions import DEALS, where
 from api.queries.sources import PartShape, part_conditions, plan
+from api.queries.staleness import fresh_open_deals
 from api.schemas import OwnerGroup, RegionGroup, StageGroup, Summary
 from api.scope import RegionScope
-from pipeline_pulse.models import CrmUser, Deal, PipelineStage
+from pipeline_pulse.models import CrmUser, PipelineStage
 from pipeline_pulse.models import PipelineMetric as Mart
-from pipeline_pulse.warehouse.metrics_mart import STALE_AFTER_DAYS, fresh_condition
+from pipeline_pulse.warehouse.metrics_mart import STALE_AFTER_DAYS
 
 CENT = Decimal("0.01")
 
@@ -88,7 +88,7 @@ async def summary(
 ) -> Summary:
     """Headline figures. Staleness comes from the mart's stale_count (as of the mart's refresh day) when the
     mart answers alone, no `as_of` is given and the threshold is the mart's; otherwise stale = open deals minus
-    the open deals modified since the cutoff and not yet past their closing date (counted on `deals`)."""
+    the open deals modified since the cutoff and not yet past their closing date (api/queries/staleness.py)."""
     dialect = connection.dialect.name
     answer = plan(dialect, scope, filters)
     totals = (await connection.execute(_summary_statement(answer.key), answer.values)).one()
@@ -136,19 +136,6 @@ async def summary(
         stale_open_deals=stale,
         stale_after_days=stale_after_days,
     )
-
-
-async def fresh_open_deals(
-    connection: AsyncConnection, scope: RegionScope, filters: DealFilters, as_of: date, stale_after_days: int
-) -> int:
-    """Open live deals that are not stale on `as_of` (metrics_mart.fresh_condition), counted on `deals`: the
-    cost grows with the deals modified since the cutoff, not with all open deals."""
-    query = (
-        select(func.count())
-        .select_from(Deal)
-        .where(where(DEALS, scope, filters, "open"), fresh_condition(as_of, stale_after_days))
-    )
-    return int((await connection.execute(query)).scalar_one())
 
 
 def _grouped_part(part: PartShape, keys: tuple[str, ...]) -> Select[Any]:
@@ -248,7 +235,7 @@ def _by_owner_statement(parts: tuple[PartShape, ...]) -> Select[Any]:
 async def by_owner(
     connection: AsyncConnection, scope: RegionScope, filters: DealFilters, deal_status: str
 ) -> tuple[str, list[OwnerGroup]]:
-    answer = plan(connection.dialect.name, scope, filters, deal_status)
+    answer = plan(connection.dialect.name, scope, filters, deal_status, needs_owner=True)
     rows = (await connection.execute(_by_owner_statement(answer.key), answer.values)).all()
     return answer.name, [
         OwnerGroup(

@@ -1,13 +1,16 @@
-"""Where aggregates come from: the metrics mart for whole closing months, the indexed `deals` table for the
-days of a partial month at either end of a closing range.
+"""Where aggregates come from: the metrics mart for whole closing months, the day-grain mart (or, when an
+owner is asked for, the indexed `deals` table) for the days of a partial month at either end of a closing range.
 
 The mart (`pipeline_metrics`) holds live deals grouped by region, pipeline, stage, owner, status and closing
 month, so it answers any combination of region / owner / pipeline / stage / status filters, and closing-date
-ranges made of whole months. A range like 2026-02-10..2026-06-20 is split into 02-10..02-28 (deals),
-03-01..05-31 (mart) and 06-01..06-20 (deals): the measures are sums, so the parts add up exactly, and the
-`deals` work is bounded by two months of deals however long the range (on Postgres an index-only range scan of
-ix_deals_live_closing_date_id). Both sources expose the same measures, so the query code is written once; their
-conditions come from the one compiler (api/queries/conditions.py).
+ranges made of whole months. A range like 2026-02-10..2026-06-20 is split into 02-10..02-28 (days),
+03-01..05-31 (mart) and 06-01..06-20 (days): the measures are sums, so the parts add up exactly. The days come
+from `pipeline_metrics_daily` (live deals by region, pipeline, stage, status and closing day: at most two
+months of days, tens of rows each, however many deals), unless the answer needs the owner (an owner filter or
+the by-owner breakdown): then from `deals`, bounded by one owner's deals (ix_deals_live_owner_closing_date) or
+by two months of deals (ix_deals_live_closing_date_id, index-only on Postgres). All sources expose the same
+measures, so the query code is written once; their conditions come from the one compiler
+(api/queries/conditions.py).
 """
 
 from __future__ import annotations
@@ -21,15 +24,24 @@ from typing import Any
 from sqlalchemy import ColumnElement, FromClause, func
 
 from api.filters import DealFilters
-from api.queries.conditions import DEALS, MART, FilterColumns, Shape, StatusArg, compile_filters, conditions
+from api.queries.conditions import (
+    DEALS,
+    MART,
+    MART_DAILY,
+    FilterColumns,
+    Shape,
+    StatusArg,
+    compile_filters,
+    conditions,
+)
 from api.scope import RegionScope
-from pipeline_pulse.models import Deal, PipelineMetric
+from pipeline_pulse.models import Deal, PipelineMetric, PipelineMetricDaily
 from pipeline_pulse.warehouse.metrics_mart import cycle_days_expr
 
 
 @dataclass(frozen=True, eq=False)  # identity equality: one instance per source, a key of statement caches
 class FactSource:
-    name: str  # "mart" or "deals", reported in responses so callers (and tests) see which path answered
+    name: str  # "mart", "mart_daily" or "deals", reported in responses so callers (and tests) see which path answered
     table: FromClause
     columns: FilterColumns
     deal_count: ColumnElement[int]
@@ -50,6 +62,20 @@ def mart_source() -> FactSource:
         weighted=func.coalesce(func.sum(PipelineMetric.weighted_amount_home), 0),
         cycle_days_sum=func.coalesce(func.sum(PipelineMetric.cycle_days_sum), 0),
         cycle_deal_count=func.coalesce(func.sum(PipelineMetric.cycle_deal_count), 0),
+    )
+
+
+@cache
+def daily_source() -> FactSource:
+    return FactSource(
+        name="mart_daily",
+        table=PipelineMetricDaily.__table__,
+        columns=MART_DAILY,
+        deal_count=func.coalesce(func.sum(PipelineMetricDaily.deal_count), 0),
+        amount=func.coalesce(func.sum(PipelineMetricDaily.amount_home), 0),
+        weighted=func.coalesce(func.sum(PipelineMetricDaily.weighted_amount_home), 0),
+        cycle_days_sum=func.coalesce(func.sum(PipelineMetricDaily.cycle_days_sum), 0),
+        cycle_deal_count=func.coalesce(func.sum(PipelineMetricDaily.cycle_deal_count), 0),
     )
 
 
@@ -86,12 +112,16 @@ class Plan:
 
     @property
     def name(self) -> str:
+        """The tables that answered, joined by '+' in SOURCE_ORDER (docs/metrics.md section 4)."""
         names = {part.source.name for part in self.parts}
-        return names.pop() if len(names) == 1 else "mart+deals"
+        return "+".join(name for name in SOURCE_ORDER if name in names)
 
     @property
     def key(self) -> tuple[PartShape, ...]:
         return self.parts
+
+
+SOURCE_ORDER = ("mart", "mart_daily", "deals")
 
 
 def _month_end(day: date) -> date:
@@ -99,30 +129,41 @@ def _month_end(day: date) -> date:
 
 
 def _closing_parts(filters: DealFilters) -> list[tuple[str, date | None, date | None]]:
-    """(source name, closing_from, closing_to) pieces covering the filter's closing range exactly."""
+    """(source name, closing_from, closing_to) pieces covering the filter's closing range exactly; "days" pieces
+    are answered at day grain (plan() picks the table)."""
     start, end = filters.closing_from, filters.closing_to
     if filters.month_aligned:
         return [("mart", start, end)]
     if start is not None and end is not None and (start.year, start.month) == (end.year, end.month):
-        return [("deals", start, end)]  # inside one month: its days are the whole range
+        return [("days", start, end)]  # inside one month: its days are the whole range
     parts: list[tuple[str, date | None, date | None]] = []
     middle_start, middle_end = start, end
     if start is not None and start.day != 1:
-        parts.append(("deals", start, _month_end(start)))
+        parts.append(("days", start, _month_end(start)))
         middle_start = _month_end(start) + timedelta(days=1)
     if end is not None and end != _month_end(end):
-        parts.append(("deals", end.replace(day=1), end))
+        parts.append(("days", end.replace(day=1), end))
         middle_end = end.replace(day=1) - timedelta(days=1)
     if middle_start is None or middle_end is None or middle_start <= middle_end:
         parts.insert(0, ("mart", middle_start, middle_end))  # first: its column types lead the UNION
     return parts
 
 
-def plan(dialect_name: str, scope: RegionScope, filters: DealFilters, deal_status: StatusArg = None) -> Plan:
+def plan(
+    dialect_name: str,
+    scope: RegionScope,
+    filters: DealFilters,
+    deal_status: StatusArg = None,
+    *,
+    needs_owner: bool = False,
+) -> Plan:
+    """The parts answering `filters`; `needs_owner`: the answer is grouped by owner (the day-grain mart has no
+    owner, so the days then come from `deals`, as they do for an owner filter)."""
+    days = deals_source(dialect_name) if needs_owner or filters.owner_id is not None else daily_source()
     parts: list[PartShape] = []
     values: dict[str, Any] = {}
     for index, (name, start, end) in enumerate(_closing_parts(filters)):
-        source = mart_source() if name == "mart" else deals_source(dialect_name)
+        source = mart_source() if name == "mart" else days
         prefix = f"p{index}_"
         piece = filters.model_copy(update={"closing_from": start, "closing_to": end})
         shape, piece_values = compile_filters(source.columns, scope, piece, deal_status, prefix)

@@ -48,7 +48,8 @@ from api.scope import RegionScope
 router = APIRouter(prefix="/metrics", tags=["metrics"], responses=CONDITIONAL_RESPONSES)
 
 SOURCE_NOTE = (
-    " Answered from the metrics mart unless closing_from / closing_to are not whole months, then from `deals`."
+    " Answered from the metrics mart; the days of a month that closing_from / closing_to cut from the day-grain"
+    " mart, or from `deals` when an owner is asked for (`source`)."
 )
 Groups = Annotated[GroupParams, query_params(GroupParams)]
 

@@ -22,9 +22,11 @@ GROUP = "reporting"
     kinds={"sql"},
     deps=[deals],
     description="pipeline_metrics: live deals grouped by region, pipeline, stage, owner, status and closing month "
-    "(count, amount, weighted amount), rebuilt in one transaction so the API never scans deals: after a sync "
-    "that changed deals, and otherwise once the last build is PIPELINE_DERIVED_MAX_AGE_MINUTES old or from an "
-    "earlier UTC day (its stale counts are as of the build day); `rebuilt: false` when it was current.",
+    "(count, amount, weighted amount), with pipeline_metrics_daily (by closing day, no owner) and "
+    "open_deal_freshness (open deals by closing and modified month), rebuilt in one transaction so the API never "
+    "scans deals: after a sync that changed deals, and otherwise once the last build is "
+    "PIPELINE_DERIVED_MAX_AGE_MINUTES old or from an earlier UTC day (its stale counts are as of the build day); "
+    "`rebuilt: false` when it was current.",
 )
 def pipeline_metrics(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, pipeline: PipelineSettingsResource

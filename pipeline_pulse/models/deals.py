@@ -36,8 +36,8 @@ class Deal(Base):
         CheckConstraint("deal_status IN ('open', 'won', 'lost')", name="deal_status_values"),
         Index("ix_deals_deal_status_region", "deal_status", "region"),
         # Read API (docs/api.md, "Speed"): keyset pages in every sort order walk (column, id) forwards or
-        # backwards; the INCLUDE columns let a closing-date range be aggregated (partial months) and recently
-        # modified deals be counted (staleness) from the index alone on Postgres.
+        # backwards; the INCLUDE columns let a closing-date range be aggregated (partial months) and the strips
+        # of the fresh-deal count (api/queries/staleness.py) be read from the index alone on Postgres.
         Index(
             "ix_deals_live_closing_date_id",
             "closing_date",
@@ -51,6 +51,26 @@ class Deal(Base):
                 "amount_home",
                 "weighted_amount_home",
                 "created_time",
+                "modified_time",
+            ],
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        # One owner's deals (a few thousand at most): their cut-month days, fresh count and closing-date pages.
+        Index(
+            "ix_deals_live_owner_closing_date_id",
+            "owner_id",
+            "closing_date",
+            "id",
+            postgresql_include=[
+                "region",
+                "deal_status",
+                "pipeline",
+                "stage",
+                "amount_home",
+                "weighted_amount_home",
+                "created_time",
+                "modified_time",
             ],
             postgresql_where=text("deleted_at IS NULL"),
             sqlite_where=text("deleted_at IS NULL"),
@@ -337,4 +357,56 @@ class PipelineMetric(Base):
         server_default=text("0"),
         comment="Open deals not modified for 30 days before the refresh day (UTC), or closing before it.",
     )
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="When rebuilt (UTC).")
+
+
+class PipelineMetricDaily(Base):
+    __tablename__ = "pipeline_metrics_daily"
+    __table_args__ = (
+        Index("ix_pipeline_metrics_daily_closing_date_region", "closing_date", "region"),
+        {
+            "comment": "Day-grain metrics mart rebuilt with pipeline_metrics: live deals grouped by region, "
+            "pipeline, stage, status and closing DAY (no owner), so a closing range that cuts months sums days, "
+            "not deals."
+        },
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True, comment="Row id.")
+    region: Mapped[str] = mapped_column(String(32), comment="Region code.")
+    pipeline: Mapped[str | None] = mapped_column(String(120), comment="Pipeline.")
+    stage: Mapped[str] = mapped_column(String(120), comment="Stage.")
+    deal_status: Mapped[str] = mapped_column(String(8), comment="open / won / lost.")
+    closing_date: Mapped[date | None] = mapped_column(Date, comment="Closing date (NULL: deals without one).")
+    deal_count: Mapped[int] = mapped_column(Integer, comment="Number of deals.")
+    amount_home: Mapped[Decimal] = mapped_column(Money, server_default=text("0"), comment="Sum of amount_home.")
+    weighted_amount_home: Mapped[Decimal] = mapped_column(
+        Money, server_default=text("0"), comment="Sum of weighted_amount_home."
+    )
+    cycle_days_sum: Mapped[Decimal] = mapped_column(
+        Numeric(20, 4), server_default=text("0"), comment="Sum of days from created to closing date."
+    )
+    cycle_deal_count: Mapped[int] = mapped_column(
+        Integer, server_default=text("0"), comment="Deals with both created and closing date (cycle_days_sum's n)."
+    )
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="When rebuilt (UTC).")
+
+
+class OpenDealFreshness(Base):
+    __tablename__ = "open_deal_freshness"
+    __table_args__ = (
+        Index("ix_open_deal_freshness_modified_month_closing_month", "modified_month", "closing_month"),
+        {
+            "comment": "Open live deals with a modified time, counted by region, pipeline, stage, closing month "
+            "and modified month; rebuilt with pipeline_metrics. The whole-month cells of the stale-deal count "
+            "for any as_of and threshold (docs/metrics.md 6.3)."
+        },
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True, comment="Row id.")
+    region: Mapped[str] = mapped_column(String(32), comment="Region code.")
+    pipeline: Mapped[str | None] = mapped_column(String(120), comment="Pipeline.")
+    stage: Mapped[str] = mapped_column(String(120), comment="Stage.")
+    closing_month: Mapped[date | None] = mapped_column(Date, comment="First day of the closing month (NULL: none).")
+    modified_month: Mapped[date] = mapped_column(Date, comment="First day of the UTC month of modified_time.")
+    deal_count: Mapped[int] = mapped_column(Integer, comment="Number of open deals.")
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="When rebuilt (UTC).")

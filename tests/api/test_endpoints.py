@@ -66,11 +66,11 @@ def test_summary_all_regions(reference_api: ApiClient) -> None:
     assert body["stale_open_deals"] == 2
 
 
-def test_summary_partial_month_range_reads_deals_table(reference_api: ApiClient) -> None:
+def test_summary_partial_month_range_reads_day_mart(reference_api: ApiClient) -> None:
     params = {"closing_from": "2026-02-15", "closing_to": "2026-03-10", "as_of": "2026-03-01"}
     body = reference_api.get(f"{V1}/metrics/summary", params=params, **ADMIN).json()
     # Closing in [Feb 15, Mar 10]: 4 lost 500 (Feb 20), 5 open 4000 (Feb 25), 6 won 1000 (Mar 5).
-    assert body["source"] == "deals"
+    assert body["source"] == "mart_daily"
     assert (body["open_deal_count"], d(body["open_pipeline"]), d(body["weighted_pipeline"])) == (
         1,
         d("4000"),
