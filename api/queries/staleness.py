@@ -5,14 +5,14 @@ A deal is fresh when it was modified on or after the cutoff day C = D - N (00:00
 (or has no closing date and no closing range is asked for). That is a count over two dimensions (modified day,
 closing day), answered in three disjoint parts:
 
-- the cells of `open_deal_freshness` (open deals by closing month and modified month) whose modified month
-  starts after C's month and whose closing month lies wholly in the closing range [max(D, closing_from),
-  closing_to];
-- strip X from `deals`: the deals modified between C and the end of C's month (ix_deals_live_modified_time_id);
-- strips Y from `deals`: the deals modified after C's month that close in the cut month at either end of the
-  closing range (ix_deals_live_closing_date_id, which includes modified_time).
+- the cells of `open_deal_freshness` (open deals by closing month and modified month) from the month start M
+  nearest to C on, whose closing month lies in the closing range [max(D, closing_from), closing_to] rounded
+  to whole months;
+- strip X from `deals`, added or subtracted: the deals modified between C and M (ix_deals_live_modified_time_id);
+- strips S from `deals`, added or subtracted: the deals modified since M that close on the days the rounding
+  of the closing range added or left out (ix_deals_live_closing_date_id, which includes modified_time).
 
-Each strip is at most one month of deals (in scope), whatever D and N. With an owner filter the table has no
+Each strip is at most about half a month of deals (in scope), whatever D and N (fresh_parts has the algebra). With an owner filter the table has no
 owner, so one owner's deals are counted directly (ix_deals_live_owner_closing_date_id).
 """
 
@@ -72,8 +72,53 @@ async def fresh_open_deals(
     return int((await connection.execute(select(func.coalesce(func.sum(counts.c.n), 0)))).scalar_one())
 
 
+Strip = tuple[date, date, int]  # first day, last day (inclusive), sign
+
+
+def _closing_cover(low: date, high: date | None) -> tuple[tuple[date, date | None] | None, list[Strip]]:
+    """[low, high] as whole months (first months' first days, or None) plus or minus cut-day strips, each end
+    rounded to the nearer month boundary, so no strip is longer than about half a month."""
+    if high is not None and (low.year, low.month) == (high.year, high.month):
+        inward = (low - _month_start(low)).days + (_month_end(high) - high).days
+        if (high - low).days + 1 <= inward:
+            return None, [(low, high, 1)]
+        strips = [(_month_start(low), low - timedelta(days=1), -1)] if low.day != 1 else []
+        if high != _month_end(high):
+            strips.append((high + timedelta(days=1), _month_end(high), -1))
+        return (_month_start(low), _month_start(low)), strips
+    strips: list[Strip] = []
+    first = low
+    if low.day != 1:
+        if (low - _month_start(low)).days <= (_month_end(low) - low).days + 1:
+            first = _month_start(low)
+            strips.append((first, low - timedelta(days=1), -1))
+        else:
+            first = _next_month(low)
+            strips.append((low, first - timedelta(days=1), 1))
+    last: date | None = None
+    if high is not None:
+        last = _month_start(high)
+        if high != _month_end(high):
+            if (_month_end(high) - high).days <= (high - last).days + 1:
+                strips.append((high + timedelta(days=1), _month_end(high), -1))
+            else:
+                strips.append((last, high, 1))
+                last = _month_start(last - timedelta(days=1))
+    return ((first, last) if last is None or first <= last else None), strips
+
+
+def _counted(sign: int, *conditions: ColumnElement[bool]) -> Any:
+    return select((func.count() * sign).label("n")).where(*conditions)
+
+
 def fresh_parts(scope: RegionScope, filters: DealFilters, as_of: date, stale_after_days: int) -> list[Any]:
-    """The count statements (column `n`) whose sum is the fresh count; none when nothing can be fresh."""
+    """The signed count statements (column `n`) whose sum is the fresh count; none when nothing can be fresh.
+
+    fresh = |{modified >= C} x R| where R is the closing range [max(D, closing_from), closing_to] (plus deals
+    without closing date when no range is given). With M the month start nearest to C and R = whole months W
+    plus or minus cut-day strips S: |{modified >= C} x R| = |{modified >= M} x W| (the table)
+    + sum of +-|{modified >= M} x S| (`deals`, by closing date) +- |{modified between M and C} x R| (`deals`,
+    by modified time)."""
     cutoff = as_of - timedelta(days=stale_after_days)
     low = as_of if filters.closing_from is None else max(as_of, filters.closing_from)
     high = filters.closing_to
@@ -82,51 +127,40 @@ def fresh_parts(scope: RegionScope, filters: DealFilters, as_of: date, stale_aft
         return []  # the whole closing range is before D: every open deal in it is stale
     dims = filters.model_copy(update={"closing_from": None, "closing_to": None})
     deals_where = where(DEALS, scope, dims, "open")
-    after_cutoff_month = cutoff if cutoff.day == 1 else _next_month(cutoff)
+    parts: list[Any] = []
 
     def in_range(column: Any) -> ColumnElement[bool]:
         dated = _between(column, low, high)
         return or_(dated, column.is_(None)) if with_undated else dated
 
-    parts: list[Any] = []
-    if cutoff.day != 1:  # strip X: modified from the cutoff to the end of its month, any closing day in range
+    month = _month_start(cutoff)
+    if cutoff != month:  # strip X: modified between the cutoff and the nearer month start, exact closing range
+        if (cutoff - month).days <= (_next_month(cutoff) - cutoff).days:
+            span, sign = (month, cutoff), -1
+        else:
+            month = _next_month(cutoff)
+            span, sign = (cutoff, month), 1
         parts.append(
-            select(func.count().label("n")).where(
+            _counted(
+                sign,
                 deals_where,
-                Deal.modified_time >= _midnight(cutoff),
-                Deal.modified_time < _midnight(after_cutoff_month),
+                Deal.modified_time >= _midnight(span[0]),
+                Deal.modified_time < _midnight(span[1]),
                 in_range(Deal.closing_date),
             )
         )
-    # Whole closing months of [low, high] and the cut days at either end.
-    full_low = low if low.day == 1 else _next_month(low)
-    full_high = None if high is None else (high if high == _month_end(high) else _month_start(high) - timedelta(days=1))
-    if full_high is not None and full_low > full_high:
-        strips = [(low, high)]
-        months: tuple[date, date | None] | None = None
-    else:
-        strips = []
-        if low.day != 1:
-            strips.append((low, full_low - timedelta(days=1)))
-        if high is not None and full_high is not None and high != full_high:
-            strips.append((full_high + timedelta(days=1), high))
-        months = (full_low, None if full_high is None else _month_start(full_high))
-    recent = Deal.modified_time >= _midnight(after_cutoff_month)
-    for strip_low, strip_high in strips:  # strips Y: modified after the cutoff's month, closing on cut days
-        parts.append(
-            select(func.count().label("n")).where(
-                deals_where, recent, _between(Deal.closing_date, strip_low, strip_high)
-            )
-        )
-    if months is not None or with_undated:
-        month_low, month_high = months if months is not None else (None, None)
-        cells = _between(OpenDealFreshness.closing_month, month_low, month_high) if months is not None else None
-        if with_undated:
-            undated = OpenDealFreshness.closing_month.is_(None)
-            cells = undated if cells is None else or_(cells, undated)
+    months, strips = _closing_cover(low, high)
+    recent = Deal.modified_time >= _midnight(month)
+    for first, last, sign in strips:  # strips S: modified since M, closing on cut days
+        parts.append(_counted(sign, deals_where, recent, _between(Deal.closing_date, first, last)))
+    cells = None if months is None else _between(OpenDealFreshness.closing_month, *months)
+    if with_undated:
+        undated = OpenDealFreshness.closing_month.is_(None)
+        cells = undated if cells is None else or_(cells, undated)
+    if cells is not None:
         parts.append(
             select(func.coalesce(func.sum(OpenDealFreshness.deal_count), 0).label("n")).where(
-                where(FRESHNESS, scope, dims), OpenDealFreshness.modified_month >= after_cutoff_month, cells
+                where(FRESHNESS, scope, dims), OpenDealFreshness.modified_month >= month, cells
             )
         )
     return parts

@@ -245,3 +245,29 @@ def test_breakdowns_equal_the_definitions(marts_api: ApiClient, index: int) -> N
                 group: (len(members), _money(members), _money(members, "weighted_amount_home"))
                 for group, members in expected.items()
             }, (path, query, claims, status)
+
+
+def test_closing_cover_is_the_range_exactly_with_short_strips() -> None:
+    """Whole months plus / minus strips count every day of [low, high] once and no other day (every pair of days
+    over five months, and open-ended ranges); no strip is longer than half a month (+1 day)."""
+    from api.queries.staleness import _closing_cover, _month_end
+
+    horizon = date(2026, 8, 31)
+    days = [date(2026, 1, 1) + timedelta(days=n) for n in range(151)]
+    for low in days:
+        for high in [None, *(day for day in days if day >= low)]:
+            months, strips = _closing_cover(low, high)
+            counted: Counter[date] = Counter()
+            if months is not None:
+                first, last = months
+                day = first
+                while day <= (horizon if last is None else _month_end(last)):
+                    counted[day] += 1
+                    day += timedelta(days=1)
+            for first, last, sign in strips:
+                assert (last - first).days + 1 <= 16, (low, high, strips)
+                for n in range((last - first).days + 1):
+                    counted[first + timedelta(days=n)] += sign
+            end = horizon if high is None else high
+            expected = Counter(low + timedelta(days=n) for n in range((end - low).days + 1))
+            assert {day: n for day, n in counted.items() if n} == expected, (low, high, months, strips)
