@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from pipeline_pulse.models import Deal, OpenDealFreshness, PipelineMetric, PipelineMetricDaily, utcnow
 from pipeline_pulse.warehouse.data_version import bump_data_version
+from pipeline_pulse.warehouse.statistics import analyze_if_stale
 
 
 def closing_month_expr(dialect_name: str) -> ColumnElement[object]:
@@ -137,6 +138,8 @@ def refresh_pipeline_metrics(connection: Connection) -> int:
             freshness,
         )
     )
+    # Rebuilt wholesale: without fresh statistics Postgres plans the API's reads for the previous contents.
+    analyze_if_stale(connection, ("pipeline_metrics", "pipeline_metrics_daily", "open_deal_freshness"))
     rows = connection.execute(select(func.count()).select_from(PipelineMetric)).scalar_one()
     bump_data_version(connection)
     return rows
