@@ -3,7 +3,8 @@
 One multi-asset check instead of eight single ones: each step of a run costs Dagster events (planned, start,
 output, success) written to the instance, and eight check steps were most of the events of a sync with nothing
 to do. Each check keeps its own key, history and severity in the UI; `can_subset` lets a run select some of
-them (a check that is not selected is not evaluated), and they share one warehouse connection."""
+them (a check that is not selected is not evaluated), and they share one warehouse connection. The content
+checks are skipped while the deals are unchanged (CONTENT_CHECKS)."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from orchestration.deal_sync import last_reconcile
 from orchestration.resources import PipelineSettingsResource, WarehouseResource
 from orchestration.transforms.deals import STREAM
 from pipeline_pulse.models import UNASSIGNED_REGION, Currency, Deal, PipelineStage, utcnow
+from pipeline_pulse.warehouse.derived import deal_change_marker, last_build, rebuild_due, record_build
 from pipeline_pulse.warehouse.sync_state import read_state
 
 LIVE = Deal.deleted_at.is_(None)
@@ -168,19 +170,47 @@ CHECKS: dict[str, tuple[Check, str]] = {
 }
 
 
+# Checks of the deals' content alone (and of the slowly changing stages and currencies): when the deals have not
+# changed since they last ran (warehouse/derived.py), running them again can only repeat that answer, at the cost
+# of a scan of `deals` each. The others read sync state or the clock and always run.
+CONTENT_CHECKS = frozenset(
+    {
+        "deals_unique_ids",
+        "deals_no_negative_amounts",
+        "deals_stages_known",
+        "deals_currency_rates_present",
+        "deals_unassigned_share",
+    }
+)
+
+
 @dg.multi_asset_check(
     specs=[dg.AssetCheckSpec(name, asset=deals, description=description) for name, (_, description) in CHECKS.items()],
     can_subset=True,
     name="deal_checks",
-    description="The deals asset's checks, in one step.",
+    description="The deals asset's checks, in one step. The content checks are evaluated when the deals changed "
+    "since their last evaluation, or when it is PIPELINE_DERIVED_MAX_AGE_MINUTES old or from an earlier UTC day; "
+    "otherwise this run does not evaluate them and the UI keeps their last result.",
 )
 def deal_checks(
     context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource, pipeline: PipelineSettingsResource
 ) -> Iterator[dg.AssetCheckResult]:
     selected = sorted(key.name for key in context.selected_asset_check_keys)
     with warehouse.connect() as connection:
+        marker = deal_change_marker(connection)
+        build = last_build(connection, "deal_checks")
+        content_current = build is not None and not rebuild_due(
+            build, marker, utcnow(), pipeline.derived_max_age_minutes
+        )
+        if content_current and build is not None:
+            context.log.info(
+                "content checks not re-evaluated: the deals are unchanged since their evaluation at %s",
+                build.built_at.isoformat(),
+            )
         inputs = CheckInputs(connection, warehouse, pipeline)
         for name in selected:
+            if content_current and name in CONTENT_CHECKS:
+                continue
             evaluate, _ = CHECKS[name]
             result = evaluate(inputs)
             if result is None:
@@ -194,7 +224,10 @@ def deal_checks(
                 severity=result.severity,
                 metadata=result.metadata,
             )
+        if not content_current and set(selected) >= CONTENT_CHECKS:
+            record_build(connection, "deal_checks", marker, context.run.run_id)
+            connection.commit()
 
 
 DEAL_CHECKS = [deal_checks]
-__all__ = ["CHECKS", "DEAL_CHECKS"]
+__all__ = ["CHECKS", "CONTENT_CHECKS", "DEAL_CHECKS"]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from orchestration.checks import DEAL_CHECKS
+from orchestration.checks import CHECKS, CONTENT_CHECKS, DEAL_CHECKS
 from orchestration.resources import PipelineSettingsResource
 from pipeline_pulse.warehouse.derived import DerivedBuild, rebuild_due
 from tests.fakes.zoho import InMemoryZoho
@@ -51,3 +51,19 @@ def test_only_a_sync_that_changed_deals_rebuilds_the_mart_and_deal_health(db_url
     fake.delete(make_deal(4).id, T0 + timedelta(hours=4))
     assert _rebuilt(db_url, fake) == (True, True)
     assert _rebuilt(db_url, fake, derived_max_age_minutes=0) == (True, True)
+
+
+def _evaluated_checks(db_url: str, fake: InMemoryZoho) -> set[str]:
+    result = dg.materialize(
+        [*UNPARTITIONED, *DEAL_CHECKS], resources=resources(db_url, fake), instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    return {evaluation.check_name for evaluation in result.get_asset_check_evaluations()}
+
+
+def test_content_checks_are_evaluated_again_only_after_the_deals_changed(db_url: str) -> None:
+    fake = fake_zoho()
+    assert _evaluated_checks(db_url, fake) == set(CHECKS)
+    assert _evaluated_checks(db_url, fake) == set(CHECKS) - CONTENT_CHECKS  # nothing changed: sync state, clock
+    fake.put(make_deal(60, modified_time=T0 + timedelta(hours=5)))
+    assert _evaluated_checks(db_url, fake) == set(CHECKS)
