@@ -1,5 +1,5 @@
 """Schedules: incremental sync every ZOHO_SYNC_INTERVAL_MINUTES (15 by default), nightly reconcile, daily
-snapshots, the hourly Stage_History import. Built from the settings when the code location loads, never at import."""
+snapshots, the hourly Stage_History import, hourly deal health. Built from the settings when the code location loads, never at import."""
 
 from __future__ import annotations
 
@@ -45,4 +45,17 @@ def build_schedules(pipeline: PipelineSettings, jobs: Jobs) -> list[dg.ScheduleD
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
-    return [zoho_sync_schedule, zoho_full_reconcile_schedule, deal_snapshots_schedule, stage_history_import_schedule]
+    deal_health_schedule = dg.ScheduleDefinition(
+        name="deal_health_schedule",
+        job=jobs.deal_health_job,
+        cron_schedule=pipeline.deal_health_cron,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )
+    return [
+        zoho_sync_schedule,
+        zoho_full_reconcile_schedule,
+        deal_snapshots_schedule,
+        stage_history_import_schedule,
+        deal_health_schedule,
+    ]

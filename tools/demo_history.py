@@ -6,8 +6,8 @@ and one `deal_snapshots` partition per day, all in this one process.
 Runs in its own process (started by `tools.run_demo` with the demo's environment: DATABASE_URL, ZOHO_*,
 DAGSTER_HOME), so the Dagster and SDK imports stay out of the process manager. The initial load (day 0) and the
 last day run the real `zoho_sync` job in this process against the instance in DAGSTER_HOME (the last one with
-every check), and the last day's snapshot is a real `deal_snapshots` run. The days between run what those jobs
-run for a day of changes, without a Dagster run each: the deals asset's `run_deal_sync` (same port, settings and
+every check); the last day's deal health and snapshot are real `deal_health_job` / `deal_snapshots` runs. The
+days between run what those jobs run for a day of changes, without a Dagster run each: the deals asset's `run_deal_sync` (same port, settings and
 sync lock) and the snapshot asset's `capture_snapshot`; each of those partitions is reported to the instance as
 a materialization, so the UI shows every simulated day. A Dagster run costs a few seconds of event writes here
 (its planned, start, output and success events in the instance's SQLite), which for 60 days x 2 jobs was
@@ -34,6 +34,7 @@ from pipeline_pulse.core.settings import get_settings
 from tools.demo_config import DemoMarker
 
 SYNC_JOB = "zoho_sync"
+HEALTH_JOB = "deal_health_job"
 IMPORT_JOB = "stage_history_import_job"
 # Stage_History reads (one call each) on the last simulated day for the deals older than the demo's history
 # start, open ones first, within the import's daily credit share; the schedule imports the rest later.
@@ -85,6 +86,7 @@ class Pipeline:
         defs = lazy_defs()
         self._instance = dg.DagsterInstance.get()
         self.sync_job = defs.resolve_job_def(SYNC_JOB)
+        self.health_job = defs.resolve_job_def(HEALTH_JOB)
         self.import_job = defs.resolve_job_def(IMPORT_JOB)
         self.snapshot_job = self._snapshot_job(defs)
         self._resources = defs.resources
@@ -119,6 +121,10 @@ class Pipeline:
         if not with_checks:
             job = job.get_subset(asset_selection=job.asset_layer.selected_asset_keys, asset_check_selection=set())
         self._execute(job)
+
+    def health(self) -> None:
+        """The real deal health job (hourly in production), so the UI shows the rule counts of the last day."""
+        self._execute(self.health_job)
 
     def sync_deals(self) -> None:
         """A day's deal changes, deletions and versions: what the deals asset runs, with its resources."""
@@ -212,6 +218,7 @@ def simulate(sandbox: Sandbox, pipeline: Pipeline, marker: DemoMarker, marker_pa
             pipeline.sync_deals()
         if last:
             pipeline.import_stage_history()
+            pipeline.health()
             pipeline.snapshot(the_day)
         else:
             pipeline.snapshot_in_place(the_day)

@@ -22,7 +22,8 @@ GROUP = "insight"
     owners=OWNERS,
     kinds={"sql"},
     deps=[deals],
-    description="Deal health after every sync: rebuilds stage_durations (median / p90 days per pipeline stage, "
+    description="Deal health, hourly (deal_health_job, DEAL_HEALTH_CRON; not in each sync: the counts scan every "
+    "open deal, ~100 s at 1M, while the API reads the health views live): rebuilds stage_durations (median / p90 days per pipeline stage, "
     "the stage_sla rule's default), then counts the open deals per health colour and per broken rule from "
     "v_deal_health / v_deal_health_reasons - the views that apply deal_health_rules (docs/metrics.md 12.3). "
     "Each rule's count is numeric metadata (rule:<name>), plotted across runs. Recomputed after a sync that "

@@ -203,6 +203,13 @@ class PipelineSettings(BaseSettings):
     stage_history_import_max_runtime_seconds: float = Field(
         default=3600, gt=0, description="run monitoring bound of a stage_history_import_job run"
     )
+    deal_health_cron: str = Field(
+        default="10 * * * *",
+        description="deal_health_job (stage durations and the health rule counts; not part of each sync), cron, UTC",
+    )
+    deal_health_max_runtime_seconds: float = Field(
+        default=3600, gt=0, description="run monitoring bound of a deal_health_job run"
+    )
 
     @field_validator("zoho_sync_interval_minutes")
     @classmethod

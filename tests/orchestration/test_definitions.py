@@ -63,6 +63,7 @@ def test_every_job_has_a_settings_driven_max_runtime_and_monitoring_is_on(monkey
         "zoho_full_reconcile": "14400",
         "deal_snapshots_job": "3600",
         "stage_history_import_job": "3600",
+        "deal_health_job": "3600",
     }
     for instance_file in ("deploy/dagster.yaml", "deploy/dagster.local.yaml"):
         config = yaml.safe_load((REPO / instance_file).read_text())
@@ -76,13 +77,23 @@ def test_definitions_load_with_everything_listed() -> None:
     assert {key.to_user_string() for key in defs.resolve_all_asset_keys()} == EXPECTED_ASSETS
     checks = {key.name for key in repo.asset_graph.asset_check_keys}
     assert checks == EXPECTED_CHECKS
-    assert {"zoho_sync", "zoho_full_reconcile", "deal_snapshots_job", "stage_history_import_job"} <= set(repo.job_names)
+    assert {
+        "zoho_sync",
+        "zoho_full_reconcile",
+        "deal_snapshots_job",
+        "stage_history_import_job",
+        "deal_health_job",
+    } <= set(repo.job_names)
     assert {s.name for s in repo.schedule_defs} == {
         "zoho_sync_schedule",
         "zoho_full_reconcile_schedule",
         "deal_snapshots_schedule",
         "stage_history_import_schedule",
+        "deal_health_schedule",
     }
+    # Deal health scans every open deal: its own hourly job, not part of each sync.
+    assert "deal_health" not in {key.to_user_string() for key in sync_selection(repo, "zoho_sync")}
+    assert {key.to_user_string() for key in sync_selection(repo, "deal_health_job")} == {"deal_health"}
     # Stage_History is read only by its own job: zoho_sync makes no Stage_History calls.
     assert "stage_history_import" not in {key.to_user_string() for key in sync_selection(repo, "zoho_sync")}
     assert "stage_history_import" in {key.to_user_string() for key in sync_selection(repo, "stage_history_import_job")}
