@@ -217,13 +217,17 @@ def main() -> None:
         extract = "" if run.extract_seconds is None else f"{run.extract_seconds:.1f}"
         flag = "" if run.ok else "  FAILED"
         print(f"{run.kind:<30}{run.wall:>8.1f}{run.cpu:>7.1f}{extracted:>10}{extract:>15}  {steps}{flag}")
-    trivial_walls = [r.wall for r in runs if r.kind.startswith("trivial")]
+    trivial = [r for r in runs if r.kind.startswith("trivial")]
     for kind in ("no-change sync", f"{args.changes:,}-change sync"):
-        walls = [r.wall for r in runs if r.kind == kind]
-        if walls and trivial_walls:
+        same = [r for r in runs if r.kind == kind]
+        if same and trivial:
+            walls, cpus = [r.wall for r in same], [r.cpu for r in same]
+            zoho = [r.wall - (r.extract_seconds or 0) for r in same]
             print(
-                f"{kind}: {min(walls):.1f}-{max(walls):.1f} s wall, "
-                f"{min(walls) / max(trivial_walls):.1f}-{max(walls) / min(trivial_walls):.1f}x the trivial job"
+                f"{kind}: {min(walls):.1f}-{max(walls):.1f} s wall ({min(zoho):.1f}-{max(zoho):.1f} s without the "
+                f"deals' Zoho extract), {min(cpus):.1f}-{max(cpus):.1f} s CPU; the trivial job "
+                f"{min(r.wall for r in trivial):.1f}-{max(r.wall for r in trivial):.1f} s wall, "
+                f"{min(r.cpu for r in trivial):.1f}-{max(r.cpu for r in trivial):.1f} s CPU"
             )
     print(f"load average before: {load_before}; after: {_loadavg()}")
     if args.keep_logs:
