@@ -7,7 +7,20 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import BigInteger, Integer, Select, bindparam, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    Integer,
+    Select,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    select,
+    true,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.elements import KeyedColumnElement
 
@@ -37,12 +50,13 @@ _HISTORY_COLUMNS: list[KeyedColumnElement[object]] = [
 
 
 @lru_cache(maxsize=1024)
-def _page_statement(shape: Shape, sort: DealSort, phase: int, after: bool, owner_first: bool = False) -> Select[Any]:
+def _page_statement(shape: Shape, sort: DealSort, phase: int, after: bool, postgres: bool = False) -> Select[Any]:
     """One keyset step: the rows after the cursor (`after`) in one phase of the order. Phase 0 holds the rows
     whose sort column is set, ordered by (column, id) — Postgres walks ix_deals_<column>_id forwards or
     backwards — phase 1 the rows where it is NULL, by id (NULLs last in both directions). The id sort has
-    phase 0 only, off the primary key. `owner_first` (Postgres): with an owner filter, the owner's deals are
-    selected before they are sorted."""
+    phase 0 only, off the primary key. Two filters make that walk discard most of what it reads, and Postgres
+    reads the page another way: an owner filter (the owner's deals first, `_owner_first`) and a closing range
+    with an id or modified-time sort (day by day, `_by_closing_day`)."""
     column = _SORT_COLUMNS[sort.lstrip("-")]
     descending = sort.startswith("-")
     where = [conditions(DEALS, shape)]
@@ -52,29 +66,75 @@ def _page_statement(shape: Shape, sort: DealSort, phase: int, after: bool, owner
         if after:
             last = bindparam("cursor_id", type_=BigInteger)
             where.append(Deal.id < last if descending else Deal.id > last)
-        order = [Deal.id.desc() if descending else Deal.id.asc()]
+        keys: list[Any] = [Deal.id]
     else:
         where.append(column.is_not(None))
         if after:
             position = tuple_(column, Deal.id)
             mark = tuple_(bindparam("cursor_value", type_=column.type), bindparam("cursor_id", type_=BigInteger))
             where.append(position < mark if descending else position > mark)
-        order = [column.desc(), Deal.id.desc()] if descending else [column.asc(), Deal.id.asc()]
+        keys = [column, Deal.id]
     limit = bindparam("page_limit", type_=Integer)
-    if not (owner_first and shape.owner_id and column is not Deal.closing_date):
-        return select(*_DEAL_COLUMNS).where(*where).order_by(*order).limit(limit)
-    # One owner's deals are a few thousand: read them first (ix_deals_live_owner_closing_date_id holds every
-    # sort key and filter column), then sort. Walking a sort index instead discards the other owners' deals,
-    # ~200 for each one kept. MATERIALIZED keeps Postgres from folding the CTE back into that walk.
-    matching = select(Deal.id, column.label("sort_value")).where(*where).cte("owner_deals").prefix_with("MATERIALIZED")
-    keys = [matching.c.sort_value, matching.c.id] if column is not Deal.id else [matching.c.id]
-    ordered = [key.desc() if descending else key.asc() for key in keys]
-    page = select(matching.c.id, matching.c.sort_value).order_by(*ordered).limit(limit).subquery("page")
-    page_order = [page.c.sort_value, page.c.id] if column is not Deal.id else [page.c.id]
+
+    def in_order(columns: list[Any]) -> list[Any]:
+        return [key.desc() if descending else key.asc() for key in columns]
+
+    if postgres and shape.owner_id and column is not Deal.closing_date:
+        page = _owner_first(where, keys, in_order, limit)
+    elif postgres and (shape.closing_from or shape.closing_to) and column in (Deal.id, Deal.modified_time):
+        page = _by_closing_day(shape, where, keys, in_order, limit)
+    else:
+        return select(*_DEAL_COLUMNS).where(*where).order_by(*in_order(keys)).limit(limit)
+    page_keys = [page.c.sort_value, page.c.id] if len(keys) == 2 else [page.c.id]
+    return select(*_DEAL_COLUMNS).join(page, page.c.id == Deal.id).order_by(*in_order(page_keys))
+
+
+def _owner_first(where: list[Any], keys: list[Any], in_order: Any, limit: Any) -> Any:
+    """One owner's deals are a few thousand: read them first (ix_deals_live_owner_closing_date_id holds every
+    sort key and filter column), then sort. Walking a sort index instead discards the other owners' deals,
+    ~200 for each one kept. MATERIALIZED keeps Postgres from folding the CTE back into that walk."""
+    matching = select(Deal.id, keys[0].label("sort_value")).where(*where).cte("owner_deals").prefix_with("MATERIALIZED")
+    ordered = [matching.c.sort_value, matching.c.id] if len(keys) == 2 else [matching.c.id]
+    return select(matching.c.id, matching.c.sort_value).order_by(*in_order(ordered)).limit(limit).subquery("page")
+
+
+def _by_closing_day(shape: Shape, where: list[Any], keys: list[Any], in_order: Any, limit: Any) -> Any:
+    """A closing range sorted by id or modified time: closing date and those columns are correlated (old deals
+    close early), so walking the sort index reads every deal outside the range first (269k entries for
+    closing_from=2026-01-15, 1 s). Instead, for each day of the range, the first `limit` rows in order from
+    (closing_date, <sort>, id) (ix_deals_live_closing_date_id / ix_deals_live_closing_date_modified_time_id),
+    then the first `limit` of those: about limit x days index entries, wherever the page is."""
+    live = Deal.deleted_at.is_(None)
+    first = (
+        bindparam("f_closing_from", type_=Date)
+        if shape.closing_from
+        else select(func.min(Deal.closing_date)).where(live).scalar_subquery()
+    )
+    last = (
+        bindparam("f_closing_to", type_=Date)
+        if shape.closing_to
+        else select(func.max(Deal.closing_date)).where(live).scalar_subquery()
+    )
+    days = (
+        func.generate_series(cast(first, DateTime), cast(last, DateTime), literal_column("interval '1 day'"))
+        .table_valued("day", name="days")
+        .render_derived()
+    )
+    per_day = (
+        select(Deal.id, keys[0].label("sort_value"))
+        .where(*where, Deal.closing_date == cast(days.c.day, Date))
+        .order_by(*in_order(keys))
+        .limit(limit)
+        .lateral("per_day")
+    )
+    ordered = [per_day.c.sort_value, per_day.c.id] if len(keys) == 2 else [per_day.c.id]
     return (
-        select(*_DEAL_COLUMNS)
-        .join(page, page.c.id == Deal.id)
-        .order_by(*(key.desc() if descending else key.asc() for key in page_order))
+        select(per_day.c.id, per_day.c.sort_value)
+        .select_from(days)
+        .join(per_day, true())
+        .order_by(*in_order(ordered))
+        .limit(limit)
+        .subquery("page")
     )
 
 

@@ -56,6 +56,16 @@ class Deal(Base):
             postgresql_where=text("deleted_at IS NULL"),
             sqlite_where=text("deleted_at IS NULL"),
         ),
+        # /deals with a closing range sorted by modified time, read day by day (api/queries/deals.py).
+        Index(
+            "ix_deals_live_closing_date_modified_time_id",
+            "closing_date",
+            "modified_time",
+            "id",
+            postgresql_include=["region", "deal_status", "owner_id", "pipeline", "stage"],
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
         # One owner's deals (a few thousand at most): their cut-month days, fresh count and closing-date pages.
         Index(
             "ix_deals_live_owner_closing_date_id",

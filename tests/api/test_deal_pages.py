@@ -25,11 +25,13 @@ EXTRA = [
 ]
 
 
-def _expected(sort: str, owner_id: int | None = None) -> list[str]:
+def _expected(sort: str, owner_id: int | None = None, closing: tuple[date, date] | None = None) -> list[str]:
     live = [
         row
         for row in DEAL_ROWS + EXTRA
-        if row["deleted_at"] is None and (owner_id is None or row["owner_id"] == owner_id)
+        if row["deleted_at"] is None
+        and (owner_id is None or row["owner_id"] == owner_id)
+        and (closing is None or (row["closing_date"] is not None and closing[0] <= row["closing_date"] <= closing[1]))
     ]
     field, descending = sort.lstrip("-"), sort.startswith("-")
     present = [row for row in live if row[field] is not None]
@@ -64,6 +66,13 @@ def test_every_sort_pages_through_every_deal_once(seeded_api: ApiClient, sync_en
             # An owner filter reads that owner's deals first, then sorts them (Postgres): same pages.
             for page_size in (1, 3):
                 assert _walk(seeded_api, sort, page_size, owner_id="100") == _expected(sort, 100), (sort, page_size)
+            # A closing range: read day by day for the id and modified-time sorts (Postgres); same pages.
+            window = (date(2026, 2, 20), date(2026, 3, 15))
+            for page_size in (1, 2):
+                walked = _walk(seeded_api, sort, page_size, closing_from="2026-02-20", closing_to="2026-03-15")
+                assert walked == _expected(sort, closing=window), (sort, page_size)
+                opened = _walk(seeded_api, sort, page_size, closing_to="2026-03-15")
+                assert opened == _expected(sort, closing=(date.min, window[1])), (sort, page_size)
 
 
 def test_pages_keep_the_filters_and_the_scope(reference_api: ApiClient) -> None:
