@@ -33,7 +33,10 @@ from .fields_sql import DEAL_FIELD_SQL, SORT_COLUMNS, csv_line_select, record_se
 _ALL_FIELDS = frozenset(DEAL_FIELD_SQL)
 RECYCLE_BIN_DAYS = 60  # Zoho keeps deleted records in the recycle bin for 60 days
 SCHEMA_VERSION = "5"
-GENERATION_CHUNK = 20_000  # deals generated (and held as tuples) at a time
+GENERATION_CHUNK = 20_000
+# Stage moves made by mutations number from here on generated deals (a generated history has at most 9
+# entries); a Stage_History id is HISTORY_BASE + idx * 256 + seq.
+OVERLAY_SEQ_START = 64  # deals generated (and held as tuples) at a time
 
 _DEAL_DDL = """
 CREATE TABLE deals (
@@ -559,10 +562,18 @@ class DealStore:
                 "SELECT stage, probability, amount, expected_revenue, closing_date FROM deals WHERE id = ?",
                 (deal_id,),
             ).fetchone()
-            seq = len(self._history_entries(deal_id))
             self.db.execute(
-                "INSERT INTO history_overlay VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (deal_id, seq, *row, now, modifier)
+                "INSERT INTO history_overlay VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (deal_id, self._next_seq(deal_id), *row, now, modifier),
             )
+
+    def _next_seq(self, deal_id: int) -> int:
+        """Sequence number of a deal's next Stage_History entry: after its stored ones, or after the generated
+        ones (fewer than OVERLAY_SEQ_START, so the initial history is not regenerated just to count it)."""
+        (top,) = self.db.execute("SELECT max(seq) FROM history_overlay WHERE deal_id = ?", (deal_id,)).fetchone()
+        if top is not None:
+            return int(top) + 1
+        return 0 if gen.deal_index(deal_id) >= self.config.deals else OVERLAY_SEQ_START
 
     def _create_one(self, rng: random.Random, now: int) -> int:
         c = self.config

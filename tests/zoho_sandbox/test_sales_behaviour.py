@@ -128,6 +128,7 @@ def _assert_consistent(org: Org, deal: dict[str, Any], history: list[dict[str, A
         assert entry["Probability"] == org.stages[entry["Stage"]]["probability"], (deal_id, entry)
         expected = None if entry["Amount"] is None else round(entry["Amount"] * entry["Probability"] / 100, 2)
         assert entry["Expected_Revenue"] == pytest.approx(expected), (deal_id, entry)
+    assert len({e["id"] for e in history}) == len(history), deal_id
     times = [datetime.fromisoformat(e["Modified_Time"]) for e in history]
     assert times == sorted(times), deal_id
     assert times[0] >= datetime.fromisoformat(deal["Created_Time"]), deal_id
