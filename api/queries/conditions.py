@@ -23,6 +23,7 @@ from pipeline_pulse.models import (
     Deal,
     DealSnapshot,
     OpenDealFreshness,
+    OpenDealFreshnessDaily,
     PipelineMetric,
     PipelineMetricDaily,
     SalesTarget,
@@ -188,6 +189,16 @@ FRESHNESS = FilterColumns(
     stage=OpenDealFreshness.stage,
     deal_status=None,
     closing=OpenDealFreshness.closing_month,
+    closing_is_month=True,
+)
+FRESHNESS_DAILY = FilterColumns(
+    name="open_deal_freshness_daily",
+    region=OpenDealFreshnessDaily.region,
+    owner_id=None,
+    pipeline=OpenDealFreshnessDaily.pipeline,
+    stage=OpenDealFreshnessDaily.stage,
+    deal_status=None,
+    closing=OpenDealFreshnessDaily.closing_month,
     closing_is_month=True,
 )
 SNAPSHOTS = FilterColumns(

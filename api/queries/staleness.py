@@ -8,12 +8,15 @@ closing day), answered in three disjoint parts:
 - the cells of `open_deal_freshness` (open deals by closing month and modified month) from the month start M
   nearest to C on, whose closing month lies in the closing range [max(D, closing_from), closing_to] rounded
   to whole months;
-- strip X from `deals`, added or subtracted: the deals modified between C and M (ix_deals_live_modified_time_id);
-- strips S from `deals`, added or subtracted: the deals modified since M that close on the days the rounding
-  of the closing range added or left out (ix_deals_live_closing_date_id, which includes modified_time).
+- strip X, added or subtracted: the deals modified between C and M, from `open_deal_freshness_daily` (the same
+  cells by modified day) for whole closing months, from `deals` for the cut days below;
+- strips S from `deals`, added or subtracted: the deals modified since M (or in X) that close on the days the
+  rounding of the closing range added or left out (ix_deals_live_closing_date_id / _modified_time_id).
 
-Each strip is at most about half a month of deals (in scope), whatever D and N (fresh_parts has the algebra). With an owner filter the table has no
-owner, so one owner's deals are counted directly (ix_deals_live_owner_closing_date_id).
+Deals are read only for the cut days of the closing range (each strip at most about half a month of closing
+days), whatever D and N; an unbounded range (no closing_to) has at most one such strip (fresh_parts has the
+algebra). With an owner filter (the tables have no owner) one owner's deals are counted directly
+(ix_deals_live_owner_closing_date_id).
 """
 
 from __future__ import annotations
@@ -26,9 +29,9 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, true, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.filters import DealFilters
-from api.queries.conditions import DEALS, FRESHNESS, where
+from api.queries.conditions import DEALS, FRESHNESS, FRESHNESS_DAILY, where
 from api.scope import RegionScope
-from pipeline_pulse.models import Deal, OpenDealFreshness
+from pipeline_pulse.models import Deal, OpenDealFreshness, OpenDealFreshnessDaily
 from pipeline_pulse.warehouse.metrics_mart import fresh_condition
 
 
@@ -116,9 +119,9 @@ def fresh_parts(scope: RegionScope, filters: DealFilters, as_of: date, stale_aft
 
     fresh = |{modified >= C} x R| where R is the closing range [max(D, closing_from), closing_to] (plus deals
     without closing date when no range is given). With M the month start nearest to C and R = whole months W
-    plus or minus cut-day strips S: |{modified >= C} x R| = |{modified >= M} x W| (the table)
-    + sum of +-|{modified >= M} x S| (`deals`, by closing date) +- |{modified between M and C} x R| (`deals`,
-    by modified time)."""
+    plus or minus cut-day strips S, and X the days between M and C: |{modified >= C} x R| =
+    |{modified >= M} x W| (open_deal_freshness) + sum of +-|{modified >= M} x S| (`deals`)
+    +- (|X x W| (open_deal_freshness_daily) + sum of +-|X x S| (`deals`))."""
     cutoff = as_of - timedelta(days=stale_after_days)
     low = as_of if filters.closing_from is None else max(as_of, filters.closing_from)
     high = filters.closing_to
@@ -133,34 +136,44 @@ def fresh_parts(scope: RegionScope, filters: DealFilters, as_of: date, stale_aft
         dated = _between(column, low, high)
         return or_(dated, column.is_(None)) if with_undated else dated
 
+    months, strips = _closing_cover(low, high)
+
+    def cells(table: Any) -> ColumnElement[bool] | None:
+        """The table's cells of R rounded to whole months (and undated deals when no range is given)."""
+        chosen = None if months is None else _between(table.closing_month, *months)
+        if with_undated:
+            undated = table.closing_month.is_(None)
+            chosen = undated if chosen is None else or_(chosen, undated)
+        return chosen
+
+    def cell_count(table: Any, columns: Any, modified: ColumnElement[bool], sign: int = 1) -> None:
+        chosen = cells(table)
+        if chosen is not None:
+            total = func.coalesce(func.sum(table.deal_count), 0) * sign
+            parts.append(select(total.label("n")).where(where(columns, scope, dims), modified, chosen))
+
     month = _month_start(cutoff)
-    if cutoff != month:  # strip X: modified between the cutoff and the nearer month start, exact closing range
+    if cutoff != month:  # strip X: modified between the cutoff and the nearer month start
         if (cutoff - month).days <= (_next_month(cutoff) - cutoff).days:
             span, sign = (month, cutoff), -1
         else:
             month = _next_month(cutoff)
             span, sign = (cutoff, month), 1
-        parts.append(
-            _counted(
-                sign,
-                deals_where,
-                Deal.modified_time >= _midnight(span[0]),
-                Deal.modified_time < _midnight(span[1]),
-                in_range(Deal.closing_date),
+        # X x R = X x (whole months) from the day table + X x (each cut-day strip) from `deals`.
+        day = OpenDealFreshnessDaily.modified_date
+        cell_count(OpenDealFreshnessDaily, FRESHNESS_DAILY, and_(day >= span[0], day < span[1]), sign)
+        for first, last, strip_sign in strips:
+            parts.append(
+                _counted(
+                    sign * strip_sign,
+                    deals_where,
+                    Deal.modified_time >= _midnight(span[0]),
+                    Deal.modified_time < _midnight(span[1]),
+                    _between(Deal.closing_date, first, last),
+                )
             )
-        )
-    months, strips = _closing_cover(low, high)
     recent = Deal.modified_time >= _midnight(month)
     for first, last, sign in strips:  # strips S: modified since M, closing on cut days
         parts.append(_counted(sign, deals_where, recent, _between(Deal.closing_date, first, last)))
-    cells = None if months is None else _between(OpenDealFreshness.closing_month, *months)
-    if with_undated:
-        undated = OpenDealFreshness.closing_month.is_(None)
-        cells = undated if cells is None else or_(cells, undated)
-    if cells is not None:
-        parts.append(
-            select(func.coalesce(func.sum(OpenDealFreshness.deal_count), 0).label("n")).where(
-                where(FRESHNESS, scope, dims), OpenDealFreshness.modified_month >= month, cells
-            )
-        )
+    cell_count(OpenDealFreshness, FRESHNESS, OpenDealFreshness.modified_month >= month)
     return parts

@@ -420,3 +420,23 @@ class OpenDealFreshness(Base):
     modified_month: Mapped[date] = mapped_column(Date, comment="First day of the UTC month of modified_time.")
     deal_count: Mapped[int] = mapped_column(Integer, comment="Number of open deals.")
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="When rebuilt (UTC).")
+
+
+class OpenDealFreshnessDaily(Base):
+    __tablename__ = "open_deal_freshness_daily"
+    __table_args__ = (
+        Index("ix_open_deal_freshness_daily_modified_date", "modified_date"),
+        {
+            "comment": "open_deal_freshness by modified DAY (UTC) instead of month: the part of a month the "
+            "stale cutoff cuts, read as at most about half a month of days (docs/metrics.md 6.3)."
+        },
+    )
+
+    id: Mapped[int] = mapped_column(SurrogateKey, primary_key=True, autoincrement=True, comment="Row id.")
+    region: Mapped[str] = mapped_column(String(32), comment="Region code.")
+    pipeline: Mapped[str | None] = mapped_column(String(120), comment="Pipeline.")
+    stage: Mapped[str] = mapped_column(String(120), comment="Stage.")
+    closing_month: Mapped[date | None] = mapped_column(Date, comment="First day of the closing month (NULL: none).")
+    modified_date: Mapped[date] = mapped_column(Date, comment="UTC calendar day of modified_time.")
+    deal_count: Mapped[int] = mapped_column(Integer, comment="Number of open deals.")
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="When rebuilt (UTC).")

@@ -1,6 +1,7 @@
 """The metrics marts: live deals pre-aggregated by region, pipeline, stage, owner, status and closing month
 (`pipeline_metrics`), by region, pipeline, stage, status and closing day (`pipeline_metrics_daily`), and the open
-deals by region, pipeline, stage, closing month and modified month (`open_deal_freshness`, for staleness).
+deals by region, pipeline, stage, closing month and modified month / day (`open_deal_freshness`,
+`open_deal_freshness_daily`, for staleness).
 
 The API answers unfiltered and coarse-filtered metrics from `pipeline_metrics` (a few thousand rows) instead of
 scanning `deals`, and the days of a month a closing range cuts from `pipeline_metrics_daily` (tens of rows per
@@ -17,7 +18,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Connection, Date, Integer, Numeric, and_, case, cast, delete, func, insert, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from pipeline_pulse.models import Deal, OpenDealFreshness, PipelineMetric, PipelineMetricDaily, utcnow
+from pipeline_pulse.models import (
+    Deal,
+    OpenDealFreshness,
+    OpenDealFreshnessDaily,
+    PipelineMetric,
+    PipelineMetricDaily,
+    utcnow,
+)
 from pipeline_pulse.warehouse.data_version import bump_data_version
 from pipeline_pulse.warehouse.statistics import analyze_if_stale
 
@@ -36,6 +44,13 @@ def modified_month_expr(dialect_name: str) -> ColumnElement[object]:
     return func.date(Deal.modified_time, "start of month")  # SQLite keeps UTC as naive ISO text
 
 
+def modified_date_expr(dialect_name: str) -> ColumnElement[object]:
+    """The UTC calendar day of the deal's modified_time."""
+    if dialect_name == "postgresql":
+        return cast(func.timezone("UTC", Deal.modified_time), Date)
+    return func.date(Deal.modified_time)
+
+
 def cycle_days_expr(dialect_name: str) -> ColumnElement[object]:
     """Sales cycle of a deal in whole days: closing date minus the UTC calendar date it was created.
 
@@ -47,6 +62,8 @@ def cycle_days_expr(dialect_name: str) -> ColumnElement[object]:
     # SQLite stores UTC datetimes as naive ISO text; date() takes its calendar day.
     return cast(func.julianday(Deal.closing_date) - func.julianday(func.date(Deal.created_time)), Integer)
 
+
+MART_TABLES = ("pipeline_metrics", "pipeline_metrics_daily", "open_deal_freshness", "open_deal_freshness_daily")
 
 # The mart's stale_count uses this threshold as of the refresh day; other thresholds read `deals`.
 STALE_AFTER_DAYS = 30
@@ -80,8 +97,8 @@ def fresh_condition(as_of: date, stale_after_days: int = STALE_AFTER_DAYS) -> Co
 
 def refresh_pipeline_metrics(connection: Connection) -> int:
     """Rebuild `pipeline_metrics` (closing month, with owner), `pipeline_metrics_daily` (closing day, without
-    owner) and `open_deal_freshness` (open deals by closing and modified month) from the live (not soft-deleted)
-    deals; returns the number of `pipeline_metrics` rows.
+    owner), `open_deal_freshness` and `open_deal_freshness_daily` (open deals by closing month and modified
+    month / day) from the live (not soft-deleted) deals; returns the number of `pipeline_metrics` rows.
 
     Runs inside the caller's transaction (no commit here): delete everything, then one INSERT ... SELECT with
     GROUP BY per table, so the database does the aggregation; last, bump the warehouse data version (the read
@@ -138,8 +155,22 @@ def refresh_pipeline_metrics(connection: Connection) -> int:
             freshness,
         )
     )
+    modified_date = modified_date_expr(dialect).label("modified_date")
+    daily_freshness_keys = [Deal.region, Deal.pipeline, Deal.stage, closing_month, modified_date]
+    daily_freshness = (
+        select(*daily_freshness_keys, func.count(), literal(refreshed_at, OpenDealFreshnessDaily.refreshed_at.type))
+        .where(Deal.deleted_at.is_(None), Deal.deal_status == "open", Deal.modified_time.is_not(None))
+        .group_by(*daily_freshness_keys)
+    )
+    connection.execute(delete(OpenDealFreshnessDaily))
+    connection.execute(
+        insert(OpenDealFreshnessDaily).from_select(
+            ["region", "pipeline", "stage", "closing_month", "modified_date", "deal_count", "refreshed_at"],
+            daily_freshness,
+        )
+    )
     # Rebuilt wholesale: without fresh statistics Postgres plans the API's reads for the previous contents.
-    analyze_if_stale(connection, ("pipeline_metrics", "pipeline_metrics_daily", "open_deal_freshness"))
+    analyze_if_stale(connection, MART_TABLES)
     rows = connection.execute(select(func.count()).select_from(PipelineMetric)).scalar_one()
     bump_data_version(connection)
     return rows

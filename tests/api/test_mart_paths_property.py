@@ -271,3 +271,26 @@ def test_closing_cover_is_the_range_exactly_with_short_strips() -> None:
             end = horizon if high is None else high
             expected = Counter(low + timedelta(days=n) for n in range((end - low).days + 1))
             assert {day: n for day, n in counted.items() if n} == expected, (low, high, months, strips)
+
+
+def test_stale_count_on_a_grid_of_days_thresholds_and_cut_ranges(marts_api: ApiClient) -> None:
+    """Every combination of a mid-month / month-start as_of, thresholds whose cutoff falls early, mid or late
+    in a month, and closing ranges cut at either end: the strips of deals modified between the cutoff and the
+    nearer month start that close on cut days are where an off-by-one would hide."""
+    admin = {"regions": [], "role": "admin"}
+    ranges: list[dict[str, str]] = [
+        {},
+        {"closing_from": "2026-02-09"},
+        {"closing_from": "2026-02-23", "closing_to": "2026-05-06"},
+        {"closing_from": "2026-03-03", "closing_to": "2026-03-26"},
+        {"closing_to": "2026-06-12"},
+    ]
+    regions = (*REGIONS, "India", "Unassigned")
+    for as_of in ("2026-02-17", "2026-03-01", "2026-04-28"):
+        for days in (2, 11, 19, 40):
+            for closing in ranges:
+                params = {**closing, "as_of": as_of, "stale_after_days": days}
+                body = marts_api.get(f"{V1}/metrics/summary", params=params, **admin).json()
+                opened = [row for row in _selected(closing, regions) if row["deal_status"] == "open"]
+                expected = sum(_stale(row, date.fromisoformat(as_of), days) for row in opened)
+                assert body["stale_open_deals"] == expected, params
