@@ -59,6 +59,28 @@ EXAMPLES: tuple[Example, ...] = (
         "SELECT region, ROUND(AVG(amount_home), 2) AS avg_won_home\n"
         "FROM deals WHERE deleted_at IS NULL AND deal_status = 'won' GROUP BY region ORDER BY region",
     ),
+    Example(
+        "Open pipeline by region as it was at the end of 2026-02-15 (UTC), from the deal versions (docs/metrics.md 3)",
+        "SELECT region, COUNT(*) AS deals, SUM(amount_home) AS amount_home FROM deal_versions\n"
+        "WHERE valid_from < TIMESTAMPTZ '2026-02-16 00:00:00+00'\n"
+        "  AND (valid_to IS NULL OR valid_to >= TIMESTAMPTZ '2026-02-16 00:00:00+00')\n"
+        "  AND NOT deleted AND deal_status = 'open'\n"
+        "GROUP BY region ORDER BY region",
+        "SELECT region, COUNT(*) AS deals, ROUND(SUM(amount_home), 2) AS amount_home FROM deal_versions\n"
+        "WHERE valid_from < '2026-02-16 00:00:00'\n"
+        "  AND (valid_to IS NULL OR valid_to >= '2026-02-16 00:00:00')\n"
+        "  AND deleted = 0 AND deal_status = 'open'\n"
+        "GROUP BY region ORDER BY region",
+    ),
+    Example(
+        "Deals that entered each stage in January 2026 (UTC), from the stage timeline (docs/metrics.md 8)",
+        "SELECT stage, COUNT(DISTINCT deal_id) AS deals FROM deal_stage_history\n"
+        "WHERE entered_at >= TIMESTAMPTZ '2026-01-01 00:00:00+00' AND entered_at < TIMESTAMPTZ '2026-02-01 00:00:00+00'\n"
+        "GROUP BY stage ORDER BY stage",
+        "SELECT stage, COUNT(DISTINCT deal_id) AS deals FROM deal_stage_history\n"
+        "WHERE entered_at >= '2026-01-01 00:00:00' AND entered_at < '2026-02-01 00:00:00'\n"
+        "GROUP BY stage ORDER BY stage",
+    ),
 )
 
 
