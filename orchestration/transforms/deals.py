@@ -249,14 +249,16 @@ def _quarantined(table: pa.Table, reasons: pa.Array, rejected_mask: pa.Array) ->
 
 
 def _newest_per_id(good: pa.Table) -> pa.Table:
-    """Sorted by (modified_time, position); the newest version of each id wins if a page carries one twice."""
+    """The newest version of each id, if a page carries one twice (then sorted by (modified_time, position));
+    a page of distinct ids - every Bulk Read chunk, nearly every REST page - is returned as it is (no copy)."""
+    if pc.count_distinct(good.column("id")).as_py() == good.num_rows:
+        return good
     order = pa.array(range(good.num_rows), pa.int64())
     good = good.append_column("_position", order)
     good = good.take(pc.sort_indices(good, sort_keys=[("modified_time", "ascending"), ("_position", "ascending")]))
     good = good.set_column(good.schema.get_field_index("_position"), "_position", order)
-    if pc.count_distinct(good.column("id")).as_py() != good.num_rows:
-        kept = good.group_by("id", use_threads=False).aggregate([("_position", "max")]).column("_position_max")
-        good = good.take(pc.take(kept, pc.sort_indices(kept)))
+    kept = good.group_by("id", use_threads=False).aggregate([("_position", "max")]).column("_position_max")
+    good = good.take(pc.take(kept, pc.sort_indices(kept)))
     return good.drop_columns(["_position"])
 
 
@@ -302,8 +304,11 @@ def transform_deals(frame: pa.Table, context: DealTransformContext) -> DealTrans
     reasons = _rejection_reasons(frame, context, currency)
     rejected_mask = pc.is_valid(reasons)
     rejected = _quarantined(frame, reasons, rejected_mask) if pc.any(rejected_mask).as_py() else []
-    good_mask = pc.invert(rejected_mask)
-    good = frame.filter(good_mask).append_column("_currency", currency.filter(good_mask))
+    if rejected:  # else no copy of the page
+        good_mask = pc.invert(rejected_mask)
+        good = frame.filter(good_mask).append_column("_currency", currency.filter(good_mask))
+    else:
+        good = frame.append_column("_currency", currency)
     if good.num_rows == 0:
         return DealTransformResult(batch=DEAL_SCHEMA.empty_table(), rejected=rejected, unknown_stage_ids=[])
     good = _newest_per_id(good)

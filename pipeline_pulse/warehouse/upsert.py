@@ -20,8 +20,23 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from sqlalchemy import Column, ColumnElement, Connection, MetaData, Table, Text, and_, func, or_, select, tuple_
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    MetaData,
+    Table,
+    Text,
+    and_,
+    any_,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import sqltypes
 
 DEFAULT_CHUNK_SIZE = 5_000
@@ -165,7 +180,11 @@ def upsert_batch(
     try:
         for start in range(0, batch.num_rows, chunk_size):
             chunk = _dedupe_batch(batch.slice(start, chunk_size), spec.key)
-            if stage is not None:
+            if stage is not None and _none_exist(connection, spec, chunk):
+                # Every key is new (a backfill): COPY straight into the target, no staging table, no upsert.
+                _copy(connection, spec.table.name, columns, chunk)
+                existing, written = 0, chunk.num_rows
+            elif stage is not None:
                 existing, written = stage.write(chunk)
             else:
                 assert sqlite_spec is not None
@@ -184,10 +203,60 @@ def upsert_batch(
 _CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
 
 
+def _none_exist(connection: Connection, spec: UpsertSpec, chunk: pa.Table) -> bool:
+    """No key of the chunk is in the target yet (one index probe per key, bound as one array)."""
+    if len(spec.key) != 1:
+        return False
+    column = spec.table.c[spec.key[0]]
+    keys = chunk.column(spec.key[0]).to_pylist()
+    probe = select(column).where(column == any_(literal(keys, ARRAY(column.type)))).limit(1)
+    return connection.execute(probe).first() is None
+
+
+def _copy(connection: Connection, table_name: str, columns: Sequence[str], chunk: pa.Table) -> None:
+    # Raw SQL on purpose: COPY has no SQLAlchemy construct. Names come from the model, not from input.
+    column_list = ", ".join(f'"{name}"' for name in columns)
+    dbapi_cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        dbapi_cursor.copy_expert(
+            f'COPY "{table_name}" ({column_list}) FROM STDIN WITH (FORMAT csv)', _ArrowCsvSource(chunk), size=_COPY_READ
+        )
+    finally:
+        dbapi_cursor.close()
+
+
+_COPY_READ = 1 << 20
+_CSV_SLICE_ROWS = 2_000
+
+
 def _arrow_csv(buffer: io.BytesIO, chunk: pa.Table) -> None:
     """COPY CSV in C: strings quoted ("" is the empty string), nulls bare and empty (NULL), numbers, dates and
     timestamps ("...Z") as Postgres reads them."""
     pa_csv.write_csv(chunk, buffer, _CSV_OPTIONS)
+
+
+class _ArrowCsvSource:
+    """The file COPY reads a chunk from: its CSV is written by pyarrow a slice of rows at a time, as COPY asks
+    for more, so the encoded form never holds more than one slice (not the whole chunk)."""
+
+    def __init__(self, chunk: pa.Table) -> None:
+        self.chunk = chunk
+        self.offset = 0
+        self.data = b""
+        self.position = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self.position >= len(self.data):
+            if self.offset >= self.chunk.num_rows:
+                return b""
+            sink = io.BytesIO()
+            _arrow_csv(sink, self.chunk.slice(self.offset, _CSV_SLICE_ROWS))
+            self.offset += _CSV_SLICE_ROWS
+            self.data, self.position = sink.getvalue(), 0
+        end = len(self.data) if size < 0 else self.position + size
+        piece = self.data[self.position : end]
+        self.position += len(piece)
+        return piece
 
 
 def _dedupe_batch(chunk: pa.Table, key: Sequence[str]) -> pa.Table:
@@ -255,14 +324,18 @@ class _PostgresStage:
         if self.filled:
             self.table.drop(connection)
             self.table.create(connection)
-        buffer: Any = io.BytesIO() if self.binary else io.StringIO()
-        self.encode(buffer, chunk)
-        buffer.seek(0)
+        source: Any
+        if self.binary:
+            source = _ArrowCsvSource(chunk)
+        else:
+            source = io.StringIO()
+            self.encode(source, chunk)
+            source.seek(0)
         # Raw SQL on purpose: COPY has no SQLAlchemy construct, and it is the fastest way to ship a chunk to the
         # server (one round trip, no per-row parameter binding). Column names come from the model, not from input.
         dbapi_cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
-            dbapi_cursor.copy_expert(self.copy_sql, buffer)
+            dbapi_cursor.copy_expert(self.copy_sql, source, size=_COPY_READ)
         finally:
             dbapi_cursor.close()
         self.filled = True

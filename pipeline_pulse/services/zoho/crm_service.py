@@ -36,7 +36,7 @@ from zohocrmsdk.src.com.zoho.crm.api.modules import MinifiedModule
 from zohocrmsdk.src.com.zoho.crm.api.util.choice import Choice
 
 from pipeline_pulse.core.config import Settings
-from pipeline_pulse.services.zoho.deal_arrow import DealArrowDecoder, iter_chunks, read_header
+from pipeline_pulse.services.zoho.deal_arrow import DealArrowDecoder, iter_chunks, largest_key, read_header
 from pipeline_pulse.services.zoho.deal_codec import DealCsvDecoder, DealJsonDecoder, RecordDecodeError
 from pipeline_pulse.services.zoho.errors import (
     ZohoBadRequestError,
@@ -653,10 +653,7 @@ class UnifiedZohoCRMService:
     ) -> DealPage:
         for bad in rejected:
             logger.warning("quarantined Zoho deal %s from Bulk Read: %s", bad.zoho_id, bad.reason)
-        cursor = None
-        if frame.num_rows:
-            modified, last_id = frame.column("modified_time")[-1].as_py(), frame.column("id")[-1].as_py()
-            cursor = (modified, last_id) if modified is not None else None
+        cursor = largest_key(frame) if frame.num_rows else None
         self.counters.pages += 1
         self.counters.records += frame.num_rows
         self.counters.rejected += len(rejected)

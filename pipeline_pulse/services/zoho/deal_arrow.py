@@ -140,7 +140,7 @@ class DealArrowDecoder:
     def decode(
         self, header: tuple[str, ...], chunk: pa.Table, stream: str = "deals"
     ) -> tuple[pa.Table, list[QuarantinedRecord]]:
-        """(frame sorted by (Modified_Time, id), quarantined rows) of one chunk of a usable header."""
+        """(frame in file order, quarantined rows) of one chunk of a usable header."""
         n = chunk.num_rows
         odd = pa.array([False] * n, pa.bool_())
         parts: list[Any] = ["{"]
@@ -165,14 +165,11 @@ class DealArrowDecoder:
             )
         columns[OWN_CATEGORY] = typed.get(OWN_CATEGORY, pa.nulls(n, pa.string()))
         columns[RAW_JSON] = raw
-        frame = pa.table(columns, schema=FRAME_SCHEMA).filter(good_mask)
+        frame = pa.table(columns, schema=FRAME_SCHEMA)
         rejected: list[QuarantinedRecord] = []
         if pc.any(odd).as_py():
-            frame, rejected = self._reference(header, chunk.filter(odd), frame, stream)
-        order = pc.sort_indices(
-            frame, sort_keys=[("modified_time", "ascending"), ("id", "ascending")], null_placement="at_start"
-        )
-        return frame.take(order), rejected
+            frame, rejected = self._reference(header, chunk.filter(odd), frame.filter(good_mask), stream)
+        return frame, rejected
 
     def _reference(
         self, header: tuple[str, ...], odd: pa.Table, frame: pa.Table, stream: str
@@ -265,6 +262,16 @@ class DealArrowDecoder:
         if kind == _USER:
             ok = pc.and_(ok, pc.invert(_matches(emails, _CONTROL_RE)))
         return ok, value
+
+
+def largest_key(frame: pa.Table) -> tuple[Any, int] | None:
+    """The largest (Modified_Time, id) of a frame (None without a Modified_Time): a Bulk page's cursor."""
+    modified = frame.column("modified_time")
+    latest = pc.max(modified)
+    if not latest.is_valid:
+        return None
+    ids = frame.column("id").filter(pc.fill_null(pc.equal(modified, latest), False))
+    return latest.as_py(), pc.max(ids).as_py()
 
 
 def _put(typed: dict[str, pa.Array], api_name: str, **by_kind: Any) -> None:

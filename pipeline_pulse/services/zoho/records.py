@@ -56,7 +56,8 @@ class DealPage:
     page carries `resume_token`: where a read interrupted after this page continues (None after the last).
 
     The deals are either `records` or, decoded straight into columns (Bulk Read), `frame`: an Arrow table
-    with the columns of `deal_columns.records_to_frame` (then `records` is empty)."""
+    with the columns of `deal_columns.records_to_frame`, in file order (then `records` is empty; `cursor` is
+    still the page's largest key)."""
 
     records: list[DealRecord]
     rejected: list[QuarantinedRecord]
