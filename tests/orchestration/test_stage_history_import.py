@@ -8,6 +8,7 @@ warehouse on both backends, the jobs in-process. The sandbox's request log count
 
 from __future__ import annotations
 
+import math
 import re
 from itertools import pairwise
 from typing import Any
@@ -96,8 +97,12 @@ def test_stage_history_comes_from_versions_and_a_budgeted_import(db_url: str, sa
 
     # Changes in Zoho: the incremental sync reads them with no Stage_History call.
     touched = server.control.mutate(modify=25, create=6, delete=3)
+    before = server.control.stats(with_log=False)["calls"]
     _run(db_url, "zoho_sync")
     assert calls.take() == []
+    # Every Zoho call of the run (dimensions are fresh: refreshed by the first sync less than an hour ago).
+    used = server.control.stats(with_log=False)["calls"] - before
+    assert used <= math.ceil(34 / 200) + 4, used
     created = {int(i) for i in touched["created"]}
     timelines = _timelines(engine)
     assert created <= set(timelines)  # observed from their creation: their first stage is known
