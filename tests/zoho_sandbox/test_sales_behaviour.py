@@ -210,6 +210,10 @@ def test_mutations_close_reopen_push_and_keep_stage_history(sandbox_factory: Cal
         assert _day(deal["Modified_Time"]) == touched[deal_id]  # Modified_Time moved with the change
         assert datetime.fromisoformat(deal["Modified_Time"]) > started
         recent = [e for e in history if datetime.fromisoformat(e["Modified_Time"]) > started]
+        if deal["Stage"] != old["Stage"]:  # every stage change left its entry, at the time of the change
+            assert recent, deal_id
+            assert recent[-1]["Stage"] == deal["Stage"], deal_id
+            assert _day(recent[-1]["Modified_Time"]) <= touched[deal_id], deal_id
         if recent and org.closed(recent[-1]["Stage"]) and not org.closed(old["Stage"]):
             closes.append((deal, recent[-1]))
         reopens += org.closed(old["Stage"]) and not org.closed(deal["Stage"])
