@@ -102,7 +102,7 @@ def create_app(
 
     app = FastAPI(
         title="Pipeline Pulse API",
-        version="1.4.0",
+        version="1.5.0",
         description=DESCRIPTION,
         lifespan=lifespan,
         docs_url=None,  # served offline by install_offline_docs

@@ -222,10 +222,16 @@ class Funnel(BaseModel):
                 {"stage": "Qualification", "sequence": 1, "reached": 4, "conversion_to_next": 0.5},
                 {"stage": "Closed Won", "sequence": 5, "reached": 2, "conversion_to_next": None},
             ],
+            "source": "deal_stage_history",
         }
     )
     pipeline: str
     steps: list[FunnelStep]
+    source: Literal["deal_stage_history"] = Field(
+        default="deal_stage_history",
+        description="Tables that answered: the stage timeline (docs/metrics.md sections 4 and 8), joined to deals "
+        "and pipeline_stages.",
+    )
 
 
 class MovementCounts(BaseModel):
