@@ -51,8 +51,10 @@ def _with_reasons(page: Select[Any], descending: bool = False) -> Select[Any]:
 
 
 def _health(status: str, rows: Iterable[Any]) -> DealHealth:
+    """Built with model_construct: the values come from the views' typed columns, and validating ~2 models per
+    deal was a third of a /deals page's time (pydantic __init__, ~8 ms for 50 deals on the loaded machine)."""
     reasons = [
-        HealthReason(
+        HealthReason.model_construct(
             rule=row.reason_rule,
             severity=row.reason_severity,
             measure=row.reason_measure,
@@ -65,7 +67,7 @@ def _health(status: str, rows: Iterable[Any]) -> DealHealth:
         if row.reason_rule is not None
     ]
     reasons.sort(key=lambda reason: (_SEVERITY_ORDER[reason.severity], reason.rule))
-    return DealHealth(status=status, reasons=reasons)  # type: ignore[arg-type]
+    return DealHealth.model_construct(status=status, reasons=reasons)
 
 
 def _grouped(rows: Sequence[Any]) -> dict[int, list[Any]]:
