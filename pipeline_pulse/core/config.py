@@ -292,7 +292,7 @@ class Settings(BaseSettings):
     )
     zoho_bulk_poll_timeout_seconds: float = Field(default=600.0, gt=0, description="longest wait for a Bulk Read job")
     zoho_bulk_chunk_rows: int = Field(
-        default=50_000,
+        default=25_000,
         ge=100,
         description="a Bulk Read result file is decoded, transformed and loaded this many rows at a time (bounds memory)",
     )

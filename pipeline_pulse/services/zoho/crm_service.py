@@ -172,7 +172,7 @@ class UnifiedZohoCRMService:
         overlap: timedelta = DEFAULT_OVERLAP,
         field_batch_size: int = MAX_FIELDS_PER_CALL,
         bulk_poll_timeout: float = 600.0,
-        bulk_chunk_rows: int = 50_000,
+        bulk_chunk_rows: int = 25_000,
         sleep: Any = time.sleep,
     ) -> None:
         if not 1 <= field_batch_size <= MAX_FIELDS_PER_CALL:
