@@ -3,9 +3,14 @@
 `defs` is lazy: Dagster calls it when it loads the code location (webserver, daemon, `dagster job execute`,
 each run worker), so importing this module reads nothing, and a misconfigured process (e.g. production without
 its secret) stops right there with the one-line reason instead of failing (and retrying) inside a run.
+Dagster calls it several times in one process (six per `dagster job execute`: each reconstruction of the job),
+so the process keeps the first result: one settings read, one warehouse query for the partition start (a code
+server also loads the location once; reloading it starts a new process).
 """
 
 from __future__ import annotations
+
+import functools
 
 import dagster as dg
 
@@ -62,6 +67,11 @@ def build_definitions(
     )
 
 
+@functools.cache
+def _process_definitions() -> dg.Definitions:
+    return build_definitions(settings=settings_or_exit())
+
+
 @dg.definitions
 def defs() -> dg.Definitions:
-    return build_definitions(settings=settings_or_exit())
+    return _process_definitions()
