@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -53,13 +54,21 @@ class SecretsManager:
     _instances: dict[tuple[str, str | None], SecretsManager] = {}
     _instances_lock = threading.Lock()
 
-    def __init__(self, secret_id: str, region: str | None, ttl_seconds: float, client: Any | None = None) -> None:
+    def __init__(
+        self,
+        secret_id: str,
+        region: str | None,
+        ttl_seconds: float,
+        client: Any | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.secret_id = secret_id
         self.region = region
         self.ttl_seconds = ttl_seconds
         self._client = client
         self._lock = threading.Lock()
         self._cached: tuple[dict[str, Any], float] | None = None
+        self.clock = clock  # seconds, monotonic; tests move their own clock instead of sleeping through the TTL
 
     @classmethod
     def for_settings(cls, settings: Settings) -> SecretsManager:
@@ -93,7 +102,7 @@ class SecretsManager:
     def get_secret(self) -> dict[str, Any]:
         """The whole secret as a dict (cached for `ttl_seconds`)."""
         with self._lock:
-            now = time.monotonic()
+            now = self.clock()
             if self._cached is not None and now - self._cached[1] < self.ttl_seconds:
                 return self._cached[0]
             value = self._fetch()

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from pydantic import ValidationError
 
 from pipeline_pulse.core.config import ConfigurationError, Settings, describe_validation_error
 from pipeline_pulse.core.secrets import SecretsManager, SecretsUnavailableError
 
+clock: Callable[[], float] = time.monotonic  # the settings cache's age; tests replace it
 _lock = threading.Lock()
 _cached: tuple[Settings, float] | None = None
 
@@ -50,7 +52,7 @@ def get_settings() -> Settings:
     """Process-wide settings, re-read after SECRETS_CACHE_TTL_SECONDS so secret rotation is picked up."""
     global _cached
     with _lock:
-        now = time.monotonic()
+        now = clock()
         if _cached is None or (_cached[0].is_production and now - _cached[1] > _cached[0].secrets_cache_ttl_seconds):
             _cached = (load_settings(), now)
         return _cached[0]

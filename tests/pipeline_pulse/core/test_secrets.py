@@ -6,13 +6,14 @@ import logging
 import os
 import subprocess
 import sys
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+import pipeline_pulse.core.settings as settings_module
 from pipeline_pulse.core.config import ConfigurationError, Settings
 from pipeline_pulse.core.secrets import SecretsManager, SecretsUnavailableError
 from pipeline_pulse.core.settings import get_settings, load_settings
@@ -178,45 +179,46 @@ def test_unreachable_endpoint_is_a_start_up_error(clean_env: pytest.MonkeyPatch,
     assert "EndpointConnectionError" in _unreadable(clean_env, "pipeline-pulse/any")
 
 
-def _too_slow(started: float, ttl: float) -> None:
-    # A loaded machine can take longer than the TTL between two calls; then "still cached" proves nothing.
-    if time.monotonic() - started >= ttl:
-        pytest.skip(f"machine too slow to observe a {ttl}s TTL")
+@dataclass
+class StepClock:
+    """A monotonic clock the test moves: a cache age is then exact, whatever the machine's load."""
+
+    now: float = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
 def test_rotation_is_picked_up_after_the_ttl(clean_env: pytest.MonkeyPatch, local_aws: LocalAws) -> None:
     ttl = 3.0
     secret_id = local_aws.create_secret(GOOD_SECRET)
     _production(clean_env, secret_id, SECRETS_CACHE_TTL_SECONDS=str(ttl))
-    # Build the process-wide manager's boto3 client up front: client creation is slow and not what is timed.
-    SecretsManager.for_settings(Settings())._boto_client()
-    started = time.monotonic()
+    clock = StepClock()
+    clean_env.setattr(settings_module, "clock", clock)  # the process settings' cache ...
+    SecretsManager.for_settings(Settings()).clock = clock  # ... and the process-wide manager it reads
     assert get_settings().database_password.get_secret_value() == "from-aws-db-password"  # type: ignore[union-attr]
 
     local_aws.rotate_secret(secret_id, {**GOOD_SECRET, "DATABASE_PASSWORD": "rotated-db-password"})
+    clock.now += ttl - 0.001
     # Still the cached value inside the TTL, both from the manager and from the process settings.
     cached = get_settings().database_password.get_secret_value()  # type: ignore[union-attr]
     manager_value = SecretsManager.for_settings(get_settings()).get_secret()["DATABASE_PASSWORD"]
-    _too_slow(started, ttl)
     assert cached == manager_value == "from-aws-db-password"
 
-    time.sleep(max(0.0, ttl - (time.monotonic() - started)) + 0.2)
+    clock.now += 0.002
     assert get_settings().database_password.get_secret_value() == "rotated-db-password"  # type: ignore[union-attr]
     assert get_settings().sqlalchemy_url().endswith(":rotated-db-password@db.internal/warehouse")
 
 
 def test_manager_rereads_after_its_ttl(local_aws: LocalAws) -> None:
     secret_id = local_aws.create_secret({"JWT_SECRET": "first"})
-    ttl = 2.0
-    manager = SecretsManager(secret_id, "us-east-1", ttl_seconds=ttl)
-    manager._boto_client()
-    started = time.monotonic()
+    clock = StepClock()
+    manager = SecretsManager(secret_id, "us-east-1", ttl_seconds=2.0, clock=clock)
     assert manager.get_secret() == {"JWT_SECRET": "first"}
     local_aws.rotate_secret(secret_id, {"JWT_SECRET": "second"})
-    cached = manager.get_secret()
-    _too_slow(started, ttl)
-    assert cached == {"JWT_SECRET": "first"}
-    time.sleep(max(0.0, ttl - (time.monotonic() - started)) + 0.2)
+    clock.now += 1.999
+    assert manager.get_secret() == {"JWT_SECRET": "first"}
+    clock.now += 0.001
     assert manager.get_secret() == {"JWT_SECRET": "second"}
 
 
