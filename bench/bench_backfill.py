@@ -23,18 +23,14 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
 from cryptography.fernet import Fernet
-from psycopg2 import sql
-from sqlalchemy.engine import make_url
 
+from bench.harness import REPO, recreate_database, start_sandbox
 from pipeline_pulse.core.migrate import upgrade
 
-REPO = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 SPLIT = re.compile(r"extract=([\d.]+)s transform=([\d.]+)s load=([\d.]+)s")
 
@@ -65,47 +61,10 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
-def _admin(url: str):  # type: ignore[no-untyped-def]
-    parsed = make_url(url)
-    conn = psycopg2.connect(host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname="postgres")
-    conn.autocommit = True
-    return conn
-
-
-def _recreate(base_url: str, name: str, drop_only: bool = False) -> str:
-    conn = _admin(base_url)
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        if not drop_only:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    conn.close()
-    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
-
-
-def _start_sandbox(deals: int, port: int, log: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "zoho_sandbox", "--port", str(port), "--deals", str(deals), "--seed", "7"],
-        cwd=REPO,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/__sandbox/ready", timeout=5):
-                return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"the sandbox exited: {log.read_text()[-2000:]}") from None
-            time.sleep(1)
-    process.kill()
-    raise RuntimeError("the sandbox did not get ready in 15 minutes")
-
-
 def run_size(deals: int, base_url: str, port: int, workdir: Path) -> Result:
-    url = _recreate(base_url, f"pp_pipeline_backfill_{deals}")
+    url = recreate_database(base_url, f"pp_pipeline_backfill_{deals}")
     upgrade(url)
-    sandbox = _start_sandbox(deals, port, workdir / f"sandbox-{deals}.log")
+    sandbox = start_sandbox(deals, port, workdir / f"sandbox-{deals}.log")
     home = workdir / f"dagster-{deals}"
     home.mkdir()
     shutil.copyfile(REPO / "deploy" / "dagster.local.yaml", home / "dagster.yaml")
@@ -152,7 +111,7 @@ def run_size(deals: int, base_url: str, port: int, workdir: Path) -> Result:
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=60)
-        _recreate(base_url, f"pp_pipeline_backfill_{deals}", drop_only=True)
+        recreate_database(base_url, f"pp_pipeline_backfill_{deals}", drop_only=True)
     output = log.read_text(errors="replace")
     match = SPLIT.search(output)
     split = (float(match[1]), float(match[2]), float(match[3])) if match else None

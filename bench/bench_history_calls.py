@@ -41,7 +41,8 @@ from typing import Any
 import psycopg2
 from cryptography.fernet import Fernet
 
-from bench.bench_backfill import DAGSTER, REPO, _recreate, _start_sandbox
+from bench.bench_backfill import DAGSTER
+from bench.harness import REPO, recreate_database, start_sandbox
 from pipeline_pulse.core.migrate import upgrade
 
 DEAL_BASE = 4_876_876_000_100_000_000  # zoho_sandbox.reference.DEAL_BASE: the sandbox's deal ids
@@ -185,10 +186,10 @@ def main() -> None:
     )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="pp_bench_history_calls_"))
-    url = _recreate(args.url, DATABASE)
+    url = recreate_database(args.url, DATABASE)
     upgrade(url)
     started = time.monotonic()
-    sandbox_process = _start_sandbox(args.deals, args.port, workdir / "sandbox.log")
+    sandbox_process = start_sandbox(args.deals, args.port, workdir / "sandbox.log")
     sandbox = f"http://127.0.0.1:{args.port}"
     try:
         generated = time.monotonic() - started
@@ -222,7 +223,7 @@ def main() -> None:
     finally:
         sandbox_process.terminate()
         sandbox_process.wait(timeout=60)
-        _recreate(args.url, DATABASE, drop_only=True)
+        recreate_database(args.url, DATABASE, drop_only=True)
     target = math.ceil(args.changes / 200) + 4
     what = "zoho_sync (whole job)" if args.whole_job else "zoho_sync's Zoho-reading assets"
     print(f"incremental {what} at {args.deals:,} deals after {len(changed):,} changes ({created} new), PostgreSQL")

@@ -30,14 +30,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
 from cryptography.fernet import Fernet
-from psycopg2 import sql
-from sqlalchemy.engine import make_url
 
+from bench.harness import REPO, recreate_database, start_sandbox
 from pipeline_pulse.core.migrate import upgrade
 
-REPO = Path(__file__).resolve().parents[1]
 DAGSTER = str(Path(sys.executable).with_name("dagster"))
 DATABASE = "pp_bench_sync_overhead"
 EXTRACT = re.compile(r"deals \w+: extracted=(\d+) .*extract=([\d.]+)s transform=([\d.]+)s load=([\d.]+)s")
@@ -69,49 +66,12 @@ class Run:
     steps: dict[str, float] | None = None
 
 
-def _admin_conn(url: str):  # type: ignore[no-untyped-def]
-    parsed = make_url(url)
-    conn = psycopg2.connect(host=parsed.host, port=parsed.port or 5432, user=parsed.username, dbname="postgres")
-    conn.autocommit = True
-    return conn
-
-
-def _recreate(base_url: str, drop_only: bool = False) -> str:
-    conn = _admin_conn(base_url)
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(DATABASE)))
-        if not drop_only:
-            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
-    conn.close()
-    return make_url(base_url).set(database=DATABASE).render_as_string(hide_password=False)
-
-
 def _post(url: str, body: dict[str, object]) -> dict[str, object]:
     request = urllib.request.Request(  # noqa: S310 - the local sandbox
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
     with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310
         return json.loads(response.read())
-
-
-def _start_sandbox(deals: int, port: int, log: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "zoho_sandbox", "--port", str(port), "--deals", str(deals), "--seed", "7"],
-        cwd=REPO,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/__sandbox/ready", timeout=5):
-                return process
-        except OSError:
-            if process.poll() is not None:
-                raise RuntimeError(f"the sandbox exited: {log.read_text()[-2000:]}") from None
-            time.sleep(0.5)
-    process.kill()
-    raise RuntimeError("the sandbox did not get ready in 15 minutes")
 
 
 def _seconds(value: str, unit: str) -> float:
@@ -154,7 +114,7 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="pp_bench_sync_overhead_"))
-    url = _recreate(args.url)
+    url = recreate_database(args.url, DATABASE)
     upgrade(url)
     home = workdir / "dagster"
     home.mkdir()
@@ -180,7 +140,7 @@ def main() -> None:
     sync = [DAGSTER, "job", "execute", "-m", "orchestration.definitions", "-j", "zoho_sync"]
     runs: list[Run] = []
     load_before = _loadavg()
-    sandbox = _start_sandbox(args.deals, args.port, workdir / "sandbox.log")
+    sandbox = start_sandbox(args.deals, args.port, workdir / "sandbox.log")
     try:
         first = _execute("first sync (backfill)", sync, env, workdir / "first.log")
         runs.append(first)
@@ -205,7 +165,7 @@ def main() -> None:
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=60)
-        _recreate(args.url, drop_only=True)
+        recreate_database(args.url, DATABASE, drop_only=True)
 
     excluded_note = f", steps excluded: {args.exclude}" if args.exclude else ""
     print(f"zoho_sync through `dagster job execute`, PostgreSQL, sandbox of {args.deals:,} deals{excluded_note}")
