@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
 
 from pipeline_pulse.core.config import Settings
+from pipeline_pulse.core.db import create_sync_engine
 from tests.fixtures.api import api_settings, make_token, serve
 from tests.insight import warehouse
 
@@ -28,11 +28,16 @@ class LiveApi:
         return self.client.get("/api/v1" + path, headers=headers, **kwargs)
 
 
-@pytest.fixture
-def insight_api(db_url: str, sync_engine: Engine) -> Iterator[LiveApi]:
+@pytest.fixture(scope="module")
+def insight_api(module_db_url: str) -> Iterator[LiveApi]:
+    """One server per module and backend: the forecast and attainment tests only read the seeded warehouse."""
     today = warehouse.today_utc()
-    deals = warehouse.seed(sync_engine, today)
-    settings = api_settings(db_url)
+    engine = create_sync_engine(module_db_url)
+    try:
+        deals = warehouse.seed(engine, today)
+    finally:
+        engine.dispose()
+    settings = api_settings(module_db_url)
     for base in serve(settings):
         with httpx.Client(base_url=base, timeout=30) as client:
             yield LiveApi(client, settings, deals, today)
