@@ -4,8 +4,15 @@ Users, stages and currencies change rarely in Zoho, so a sync re-reads one only 
 `dimension:<asset>` stream in sync_state) is older than ZOHO_DIMENSION_REFRESH_MINUTES; currencies also once per
 UTC day, so every day has its dated rate; the nightly full reconcile always re-reads them (config `force`). A
 sync with nothing to do then makes no dimension call at all (four calls, and the SDK's start, per 15 minutes
-before). Skipped refreshes still materialize, with `refreshed: false` and the time of the last refresh."""
+before). Skipped refreshes still materialize, with `refreshed: false` and the time of the last refresh.
 
+One re-read per sync: when several are due, a sync re-reads only one of them (a new day's currency rate first,
+then the longest unrefreshed) and leaves the others to the next syncs, so the run in which all three come due
+again costs at most two calls (stages: layouts + pipeline) instead of four, and an incremental sync stays
+within ceil(changes / 200) + 4 calls (issue 10). Never-refreshed dimensions (a new warehouse), the reconcile's
+`force` and ZOHO_DIMENSION_REFRESH_MINUTES=0 re-read every one."""
+
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import dagster as dg
@@ -35,11 +42,6 @@ def dimension_stream(asset_name: str) -> str:
     return f"dimension:{asset_name}"
 
 
-def last_refresh(connection: Connection, asset_name: str) -> datetime | None:
-    state = read_state(connection, dimension_stream(asset_name))
-    return state.last_success_at if state else None
-
-
 def refresh_due(last: datetime | None, every_minutes: int, now: datetime, *, daily: bool = False) -> bool:
     """Whether a dimension refreshed at `last` must be re-read at `now` (never refreshed: yes; 0: always)."""
     if last is None or every_minutes == 0:
@@ -47,6 +49,54 @@ def refresh_due(last: datetime | None, every_minutes: int, now: datetime, *, dai
     if daily and last.date() < now.date():
         return True
     return now - last >= timedelta(minutes=every_minutes)
+
+
+# The order in which due dimensions take their turn when the rates of a new UTC day are not in yet.
+DIMENSIONS = ("currencies", "crm_users", "pipeline_stages")
+DAILY = frozenset({"currencies"})
+
+
+@dataclass(frozen=True)
+class RefreshState:
+    last_success_at: datetime | None
+    last_run_id: str | None
+
+
+def refresh_states(connection: Connection) -> dict[str, RefreshState]:
+    states = {name: read_state(connection, dimension_stream(name)) for name in DIMENSIONS}
+    return {
+        name: RefreshState(state.last_success_at, state.last_run_id) if state else RefreshState(None, None)
+        for name, state in states.items()
+    }
+
+
+def refresh_in_this_run(
+    asset_name: str, states: dict[str, RefreshState], run_id: str, every_minutes: int, now: datetime
+) -> bool:
+    """Whether `asset_name` re-reads Zoho in run `run_id`: due, and the one due dimension this run serves (the
+    same answer whichever asset asks first: it depends on the states before the run and who refreshed in it)."""
+    lasts: dict[str, datetime] = {}
+    for name, state in states.items():
+        if state.last_success_at is None or every_minutes == 0:
+            return True  # a new warehouse (or no budget asked for): every dimension is read
+        lasts[name] = state.last_success_at
+    if not refresh_due(lasts[asset_name], every_minutes, now, daily=asset_name in DAILY):
+        return False
+    if any(state.last_run_id == run_id for name, state in states.items() if name != asset_name):
+        return False  # another dimension took this run's turn
+    due = [name for name in DIMENSIONS if refresh_due(lasts[name], every_minutes, now, daily=name in DAILY)]
+    new_day = [name for name in due if name in DAILY and lasts[name].date() < now.date()]
+    turn = new_day[0] if new_day else min(due, key=lambda name: lasts[name])
+    return turn == asset_name
+
+
+def _due(
+    connection: Connection, asset_name: str, config: DimensionConfig, run_id: str, every_minutes: int, now: datetime
+) -> tuple[bool, datetime | None]:
+    """(re-read now?, the last refresh) for one dimension asset."""
+    states = refresh_states(connection)
+    last = states[asset_name].last_success_at
+    return config.force or refresh_in_this_run(asset_name, states, run_id, every_minutes, now), last
 
 
 def _not_refreshed(last: datetime | None) -> dg.MaterializeResult:
@@ -112,7 +162,7 @@ def regions(warehouse: WarehouseResource) -> dg.MaterializeResult:
     retry_policy=EXTRACT_RETRY,
     pool=ZOHO_POOL,
     description="Zoho CRM users (deal owners) with their region derived from their country. Re-read when older "
-    "than ZOHO_DIMENSION_REFRESH_MINUTES.",
+    "than ZOHO_DIMENSION_REFRESH_MINUTES (one dimension per sync when several are due).",
 )
 def crm_users(
     context: dg.AssetExecutionContext,
@@ -122,8 +172,10 @@ def crm_users(
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
     with warehouse.connect() as connection:
-        last = last_refresh(connection, "crm_users")
-    if not config.force and not refresh_due(last, pipeline.dimension_refresh_minutes, utcnow()):
+        due, last = _due(
+            connection, "crm_users", config, context.run.run_id, pipeline.dimension_refresh_minutes, utcnow()
+        )
+    if not due:
         return _not_refreshed(last)
     service = zoho.port()
     with failing_fast_on_fatal_zoho_errors():
@@ -165,8 +217,10 @@ def pipeline_stages(
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
     with warehouse.connect() as connection:
-        last = last_refresh(connection, "pipeline_stages")
-    if not config.force and not refresh_due(last, pipeline.dimension_refresh_minutes, utcnow()):
+        due, last = _due(
+            connection, "pipeline_stages", config, context.run.run_id, pipeline.dimension_refresh_minutes, utcnow()
+        )
+    if not due:
         return _not_refreshed(last)
     service = zoho.port()
     with failing_fast_on_fatal_zoho_errors():
@@ -208,10 +262,10 @@ def currencies(
     zoho: ZohoResource,
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
-    with warehouse.connect() as connection:
-        last = last_refresh(connection, "currencies")
     now = utcnow()
-    if not config.force and not refresh_due(last, pipeline.dimension_refresh_minutes, now, daily=True):
+    with warehouse.connect() as connection:
+        due, last = _due(connection, "currencies", config, context.run.run_id, pipeline.dimension_refresh_minutes, now)
+    if not due:
         return _not_refreshed(last)
     service = zoho.port()
     with failing_fast_on_fatal_zoho_errors():
@@ -243,4 +297,12 @@ def _api(service: ZohoPort) -> dict[str, int]:
     return {"api_calls": counters["calls"], "api_credits": counters["credits"]}
 
 
-__all__ = ["DimensionConfig", "crm_users", "currencies", "pipeline_stages", "refresh_due", "regions"]
+__all__ = [
+    "DimensionConfig",
+    "crm_users",
+    "currencies",
+    "pipeline_stages",
+    "refresh_due",
+    "refresh_in_this_run",
+    "regions",
+]

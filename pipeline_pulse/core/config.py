@@ -157,7 +157,8 @@ class PipelineSettings(BaseSettings):
         default=60,
         ge=0,
         description="re-read users, stages and currencies from Zoho when their last refresh is older than this "
-        "(currencies also once per UTC day; the full reconcile always); 0 = every sync",
+        "(currencies also once per UTC day; the full reconcile always), one of them per sync when several are "
+        "due; 0 = all of them every sync",
     )
     pipeline_derived_max_age_minutes: int = Field(
         default=60,

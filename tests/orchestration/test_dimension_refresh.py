@@ -6,11 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import dagster as dg
+from sqlalchemy import update
 
-from orchestration.assets.dimensions import refresh_due
+from orchestration.assets.dimensions import RefreshState, dimension_stream, refresh_due, refresh_in_this_run
 from orchestration.checks import DEAL_CHECKS
 from orchestration.jobs import FORCED_DIMENSIONS
 from orchestration.resources import PipelineSettingsResource
+from pipeline_pulse.core.db import create_sync_engine
+from pipeline_pulse.models import SyncState, utcnow
 from tests.orchestration.test_assets_on_fake import UNPARTITIONED, fake_zoho, metadata, resources
 
 DIMENSION_CALLS = {"GET users", "GET layouts", "GET currencies"}
@@ -59,3 +62,55 @@ def test_a_sync_after_a_sync_makes_no_dimension_call_until_forced_or_due(db_url:
     assert set(fake.operations) >= DIMENSION_CALLS
     _sync(db_url, fake, pipeline=PipelineSettingsResource(dimension_refresh_minutes=0))
     assert set(fake.operations) >= DIMENSION_CALLS
+
+
+def _states(**lasts: tuple[datetime | None, str | None]) -> dict[str, RefreshState]:
+    return {name: RefreshState(*lasts.get(name, (NOW - timedelta(minutes=5), "older-run"))) for name in NAMES}
+
+
+NAMES = ("currencies", "crm_users", "pipeline_stages")
+
+
+def test_one_due_dimension_per_run_the_longest_unrefreshed_first_a_new_days_rate_before_all() -> None:
+    hour_ago, longer, two_hours_ago = (NOW - timedelta(minutes=m) for m in (61, 70, 120))
+    states = _states(crm_users=(two_hours_ago, "a"), pipeline_stages=(longer, "a"), currencies=(hour_ago, "a"))
+    assert [n for n in NAMES if refresh_in_this_run(n, states, "run", 60, NOW)] == ["crm_users"]
+    # Once crm_users has refreshed in this run, nobody else does in it; the next run serves the next one.
+    served = {**states, "crm_users": RefreshState(NOW, "run")}
+    assert [n for n in NAMES if refresh_in_this_run(n, served, "run", 60, NOW)] == []
+    assert [n for n in NAMES if refresh_in_this_run(n, served, "next", 60, NOW)] == ["pipeline_stages"]
+    # A new UTC day: the currency rate of the day goes first, even when others waited longer.
+    yesterday = datetime(2026, 3, 9, 23, 50, tzinfo=UTC)
+    morning = datetime(2026, 3, 10, 0, 5, tzinfo=UTC)
+    states = _states(crm_users=(morning - timedelta(hours=3), "a"), currencies=(yesterday, "a"))
+    assert [n for n in NAMES if refresh_in_this_run(n, states, "run", 60, morning)] == ["currencies"]
+    # A new warehouse, or no budget asked for: every dimension.
+    assert all(refresh_in_this_run(n, _states(crm_users=(None, None)), "run", 60, NOW) for n in NAMES)
+    assert all(refresh_in_this_run(n, _states(), "run", 0, NOW) for n in NAMES)
+    assert not any(refresh_in_this_run(n, _states(), "run", 60, NOW) for n in NAMES)
+
+
+def test_when_all_three_come_due_together_the_syncs_take_them_one_at_a_time(db_url: str) -> None:
+    fake = fake_zoho()
+    _sync(db_url, fake)  # a new warehouse reads all three
+    engine = create_sync_engine(db_url)
+    try:
+        with engine.begin() as connection:  # all three due at once (as an hour after a reconcile)
+            streams = [dimension_stream(name) for name in NAMES]
+            connection.execute(
+                update(SyncState)
+                .where(SyncState.stream.in_(streams))
+                .values(last_success_at=utcnow() - timedelta(minutes=90))
+            )
+    finally:
+        engine.dispose()
+    refreshed: list[str] = []
+    for _ in range(3):
+        result = _sync(db_url, fake)
+        this_run = [name for name in NAMES if metadata(result, name)["refreshed"]]
+        assert len(this_run) == 1, this_run
+        assert len(DIMENSION_CALLS & set(fake.operations)) == 1, fake.operations
+        refreshed += this_run
+    assert sorted(refreshed) == sorted(NAMES)
+    _sync(db_url, fake)
+    assert not DIMENSION_CALLS & set(fake.operations), fake.operations
