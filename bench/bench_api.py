@@ -15,7 +15,7 @@ One run measures two servers on the same database, one after the other:
     .venv/bin/python -m bench.bench_api --skip-load --only cache-off --seconds 5
 
 Needs `wrk` (Debian package) as the load generator: it is C and one thread, so it leaves the server a core.
-Run it under `flock /work/coord/.bench.lock` on the shared machine, twice, and report ranges.
+Run it alone on the machine (no other suite or bench beside it), twice, and report ranges.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ above ZOHO_BULK_THRESHOLD -> transform -> load), per size.
 Prints per size: wall and CPU seconds of the job process (children included), the peak RSS of its process
 tree (sampled from /proc every 0.2 s; the sandbox is not part of it), and the deals step's split into extract
 (waiting for and decoding Bulk pages), transform and load, from the step's log line. Each size gets a fresh
-database `pp_pipeline_backfill_<n>` (dropped afterwards) and a fresh Dagster home. Run it under
-`flock /work/coord/.bench.lock` on the shared machine. Targets (issue 11): <= 120 s and <= 600 MB at 1M,
+database `pp_pipeline_backfill_<n>` (dropped afterwards) and a fresh Dagster home. Run it alone
+on the machine (no other suite or bench beside it). Targets (issue 11): <= 120 s and <= 600 MB at 1M,
 memory flat from 100k to 1M. Figures: bench/RESULTS.md.
 """
 

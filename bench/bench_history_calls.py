@@ -18,7 +18,8 @@ history start there, as a completed first backfill leaves them; then one warm-up
 depend on is then as after a real backfill: the deal count, the cursors, no open rejections, no Bulk Read
 progress. By default only zoho_sync's Zoho-reading assets run (`dagster asset materialize --select
 regions,crm_users,pipeline_stages,currencies,deals`): pipeline_metrics and deal_health make no Zoho call and take
-minutes at 1M on this machine; `--whole-job` runs all of zoho_sync. Run it under `flock /work/coord/.bench.lock` on the shared machine. Figures: bench/RESULTS.md.
+minutes at 1M on this machine; `--whole-job` runs all of zoho_sync. Run it alone on the machine (no other suite or bench
+beside it). Figures: bench/RESULTS.md.
 """
 
 from __future__ import annotations

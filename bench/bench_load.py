@@ -6,7 +6,7 @@ plain COPY into an indexed copy of `deals` (the floor), pandas `to_sql` and dlt 
         [--url postgresql://...]
 
 A fresh database is created (and dropped) on the server of --url / TEST_DATABASE_URL. dlt comes from
-requirements-bench.txt. Run under `flock /work/coord/.bench.lock` on the shared machine. The rows are built
+requirements-bench.txt. Run alone on the machine (no other suite or bench beside it). The rows are built
 before any timing (the `raw` payloads are 5,000 sandbox records, shared between rows); every contender writes
 new rows into its own empty, identically indexed table. The COPY floor is timed twice: the COPY statement
 alone on CSV encoded beforehand, and encode + COPY (what any client pays at least).

@@ -12,7 +12,7 @@ a no-change sync, and a sync after `/__sandbox/mutate {"modify": 1000}`. Per run
 CLI process (children included), the deals step's Zoho extract seconds (from its log line; the 1,000-change
 target is 20 s plus that) and the slowest steps. `--exclude` leaves steps out of the sync by op selection (e.g.
 the per-deal Stage_History step, to see what else costs). Targets: no-change <= 10 s; 1,000 changes <= 20 s +
-Zoho time. Run it under `flock /work/coord/.bench.lock` and say what else ran (`uptime` is printed).
+Zoho time. Run it alone on the machine and say what else ran (`uptime` is printed).
 """
 
 from __future__ import annotations
