@@ -91,10 +91,16 @@ def refresh_in_this_run(
 
 
 def _due(
-    connection: Connection, asset_name: str, config: DimensionConfig, run_id: str, every_minutes: int, now: datetime
+    warehouse: WarehouseResource,
+    asset_name: str,
+    config: DimensionConfig,
+    run_id: str,
+    every_minutes: int,
+    now: datetime,
 ) -> tuple[bool, datetime | None]:
     """(re-read now?, the last refresh) for one dimension asset."""
-    states = refresh_states(connection)
+    with warehouse.connect() as connection:
+        states = refresh_states(connection)
     last = states[asset_name].last_success_at
     return config.force or refresh_in_this_run(asset_name, states, run_id, every_minutes, now), last
 
@@ -113,6 +119,8 @@ def _not_refreshed(last: datetime | None) -> dg.MaterializeResult:
 def _record_refresh(
     connection: Connection, asset_name: str, run_id: str, records: int, service: ZohoPort, inserted: int, updated: int
 ) -> None:
+    """Record the refresh beside the rows it loaded (one commit), then refresh the planner's statistics of the
+    dimension's table (named as its asset)."""
     counters = service.counters.as_dict()
     record_run_finished(
         connection,
@@ -126,6 +134,9 @@ def _record_refresh(
             "credits_used": counters["credits"],
         },
     )
+    connection.commit()
+    analyze_if_stale(connection, (asset_name,))
+    connection.commit()
 
 
 @dg.asset(
@@ -171,10 +182,7 @@ def crm_users(
     zoho: ZohoResource,
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
-    with warehouse.connect() as connection:
-        due, last = _due(
-            connection, "crm_users", config, context.run.run_id, pipeline.dimension_refresh_minutes, utcnow()
-        )
+    due, last = _due(warehouse, "crm_users", config, context.run.run_id, pipeline.dimension_refresh_minutes, utcnow())
     if not due:
         return _not_refreshed(last)
     service = zoho.port()
@@ -185,9 +193,6 @@ def crm_users(
         _record_refresh(
             connection, "crm_users", context.run.run_id, len(users), service, result.inserted, result.updated
         )
-        connection.commit()
-        analyze_if_stale(connection, ("crm_users",))
-        connection.commit()
     return dg.MaterializeResult(
         metadata={
             "refreshed": True,
@@ -216,10 +221,9 @@ def pipeline_stages(
     zoho: ZohoResource,
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
-    with warehouse.connect() as connection:
-        due, last = _due(
-            connection, "pipeline_stages", config, context.run.run_id, pipeline.dimension_refresh_minutes, utcnow()
-        )
+    due, last = _due(
+        warehouse, "pipeline_stages", config, context.run.run_id, pipeline.dimension_refresh_minutes, utcnow()
+    )
     if not due:
         return _not_refreshed(last)
     service = zoho.port()
@@ -230,9 +234,6 @@ def pipeline_stages(
         _record_refresh(
             connection, "pipeline_stages", context.run.run_id, len(stages), service, result.inserted, result.updated
         )
-        connection.commit()
-        analyze_if_stale(connection, ("pipeline_stages",))
-        connection.commit()
     return dg.MaterializeResult(
         metadata={
             "refreshed": True,
@@ -263,8 +264,7 @@ def currencies(
     pipeline: PipelineSettingsResource,
 ) -> dg.MaterializeResult:
     now = utcnow()
-    with warehouse.connect() as connection:
-        due, last = _due(connection, "currencies", config, context.run.run_id, pipeline.dimension_refresh_minutes, now)
+    due, last = _due(warehouse, "currencies", config, context.run.run_id, pipeline.dimension_refresh_minutes, now)
     if not due:
         return _not_refreshed(last)
     service = zoho.port()
@@ -276,9 +276,6 @@ def currencies(
         _record_refresh(
             connection, "currencies", context.run.run_id, len(records), service, result.inserted, result.updated
         )
-        connection.commit()
-        analyze_if_stale(connection, ("currencies",))
-        connection.commit()
         rates = load_currency_rates(connection, home)
     return dg.MaterializeResult(
         metadata={
