@@ -31,7 +31,7 @@ from api.queries.conditions import DEALS, Shape, compile_filters, conditions
 from api.queries.health import health_of
 from api.schemas import DEAL_ROW_FIELDS, DealDetail, DealOut, DealPage, StageHistoryOut
 from api.scope import RegionScope
-from pipeline_pulse.models import Deal, DealStageHistory
+from pipeline_pulse.models import Deal, DealStageHistory, Region
 
 EXPORT_CHUNK = 2000
 _SORT_COLUMNS = {
@@ -103,7 +103,8 @@ def _by_closing_day(shape: Shape, where: list[Any], keys: list[Any], in_order: A
     close early), so walking the sort index reads every deal outside the range first (269k entries for
     closing_from=2026-01-15, 1 s). Instead, for each day of the range, the first `limit` rows in order from
     (closing_date, <sort>, id) (ix_deals_live_closing_date_id / ix_deals_live_closing_date_modified_time_id),
-    then the first `limit` of those: about limit x days index entries, wherever the page is."""
+    then the first `limit` of those: about limit x days index entries, wherever the page is (x regions in a
+    restricted scope, for the modified-time sort: the days are probed per region of the scope)."""
     live = Deal.deleted_at.is_(None)
     first = (
         bindparam("f_closing_from", type_=Date)
@@ -120,9 +121,20 @@ def _by_closing_day(shape: Shape, where: list[Any], keys: list[Any], in_order: A
         .table_valued("day", name="days")
         .render_derived()
     )
+    probe = [Deal.closing_date == cast(days.c.day, Date)]
+    steps: Any = days
+    if not shape.all_regions and keys[0] is Deal.modified_time:
+        # A region scope discards the other regions' deals of each day (most of them for a one-region
+        # token): probe (region, day) instead, from ix_deals_live_region_closing_date_modified_time_id, so
+        # each probe reads only deals in scope. The scope's regions are known codes (RegionScope.from_claims).
+        regions = (
+            select(Region.code).where(RegionScope.bound_clause(Region.code, all_regions=False)).subquery("scope_codes")
+        )
+        probe.append(Deal.region == regions.c.code)
+        steps = days.join(regions, true())
     per_day = (
         select(Deal.id, keys[0].label("sort_value"))
-        .where(*where, Deal.closing_date == cast(days.c.day, Date))
+        .where(*where, *probe)
         .order_by(*in_order(keys))
         .limit(limit)
         .lateral("per_day")
@@ -130,7 +142,7 @@ def _by_closing_day(shape: Shape, where: list[Any], keys: list[Any], in_order: A
     ordered = [per_day.c.sort_value, per_day.c.id] if len(keys) == 2 else [per_day.c.id]
     return (
         select(per_day.c.id, per_day.c.sort_value)
-        .select_from(days)
+        .select_from(steps)
         .join(per_day, true())
         .order_by(*in_order(ordered))
         .limit(limit)

@@ -66,6 +66,17 @@ class Deal(Base):
             postgresql_where=text("deleted_at IS NULL"),
             sqlite_where=text("deleted_at IS NULL"),
         ),
+        # The same read under a region scope: one probe per (region, day), reading only deals in scope.
+        Index(
+            "ix_deals_live_region_closing_date_modified_time_id",
+            "region",
+            "closing_date",
+            "modified_time",
+            "id",
+            postgresql_include=["deal_status", "owner_id", "pipeline", "stage"],
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
         # One owner's deals (a few thousand at most): their cut-month days, fresh count and closing-date pages.
         Index(
             "ix_deals_live_owner_closing_date_id",

@@ -25,11 +25,18 @@ EXTRA = [
 ]
 
 
-def _expected(sort: str, owner_id: int | None = None, closing: tuple[date, date] | None = None) -> list[str]:
+def _expected(
+    sort: str,
+    owner_id: int | None = None,
+    closing: tuple[date, date] | None = None,
+    regions: frozenset[str] | None = None,
+    more: tuple[dict[str, Any], ...] = (),
+) -> list[str]:
     live = [
         row
-        for row in DEAL_ROWS + EXTRA
+        for row in [*DEAL_ROWS, *EXTRA, *more]
         if row["deleted_at"] is None
+        and (regions is None or row["region"] in regions)
         and (owner_id is None or row["owner_id"] == owner_id)
         and (closing is None or (row["closing_date"] is not None and closing[0] <= row["closing_date"] <= closing[1]))
     ]
@@ -40,11 +47,11 @@ def _expected(sort: str, owner_id: int | None = None, closing: tuple[date, date]
     return [str(row["id"]) for row in present + missing]
 
 
-def _walk(api: ApiClient, sort: str, page_size: int, **filters: str) -> list[str]:
+def _walk(api: ApiClient, sort: str, page_size: int, auth: dict[str, Any] | None = None, **filters: str) -> list[str]:
     ids: list[str] = []
     params: dict[str, Any] = {"sort": sort, "page_size": page_size, **filters}
     for _ in range(100):
-        page = api.get(f"{V1}/deals", params=params, **ADMIN)
+        page = api.get(f"{V1}/deals", params=params, **(auth or ADMIN))
         assert page.status_code == 200, page.text
         body = page.json()
         ids.extend(item["id"] for item in body["items"])
@@ -73,6 +80,47 @@ def test_every_sort_pages_through_every_deal_once(seeded_api: ApiClient, sync_en
                 assert walked == _expected(sort, closing=window), (sort, page_size)
                 opened = _walk(seeded_api, sort, page_size, closing_to="2026-03-15")
                 assert opened == _expected(sort, closing=(date.min, window[1])), (sort, page_size)
+
+
+# Deals of several regions in a closing range (ties, a NULL modified time, a region outside the scope).
+SCOPED = tuple(
+    deal_row(40 + n, region=region, closing_date=date(2026, 3, day), modified_time=modified)
+    for n, (region, day, modified) in enumerate(
+        [
+            ("EMEA", 1, datetime(2026, 1, 5, tzinfo=UTC)),
+            ("EMEA", 1, datetime(2026, 1, 5, tzinfo=UTC)),  # a tie: broken by id
+            ("APAC", 1, datetime(2026, 1, 9, tzinfo=UTC)),
+            ("Americas", 2, datetime(2026, 1, 1, tzinfo=UTC)),  # outside an APAC + EMEA scope
+            ("APAC", 3, None),
+            ("EMEA", 3, datetime(2025, 12, 31, tzinfo=UTC)),
+        ]
+    )
+)
+
+
+def test_closing_range_pages_under_a_region_scope(seeded_api: ApiClient, sync_engine: Engine) -> None:
+    """A region scope with a closing range sorted by modified time probes (region, day) on Postgres
+    (ix_deals_live_region_closing_date_modified_time_id): the same pages as the definition, for one region,
+    several, an explicit region filter and all regions, in both directions."""
+    with sync_engine.begin() as conn:
+        conn.execute(insert(Deal), EXTRA)
+        conn.execute(insert(Deal), SCOPED)
+    closing = {"closing_from": "2026-02-20", "closing_to": "2026-03-15"}
+    window = (date(2026, 2, 20), date(2026, 3, 15))
+    scopes: list[tuple[dict[str, Any], dict[str, str], frozenset[str] | None]] = [
+        ({"regions": ["APAC"]}, {}, frozenset({"APAC"})),
+        ({"regions": ["APAC", "EMEA"]}, {}, frozenset({"APAC", "EMEA"})),
+        ({"regions": ["APAC", "EMEA"]}, {"region": "EMEA"}, frozenset({"EMEA"})),
+        (ADMIN, {"region": "Americas"}, frozenset({"Americas"})),
+        (ADMIN, {}, None),
+    ]
+    for sort in ("modified_time", "-modified_time"):
+        for auth, extra, regions in scopes:
+            expected = _expected(sort, closing=window, regions=regions, more=SCOPED)
+            assert expected, (sort, regions)
+            for page_size in (1, 2, 50):
+                walked = _walk(seeded_api, sort, page_size, auth, **closing, **extra)
+                assert walked == expected, (sort, regions, page_size)
 
 
 def test_pages_keep_the_filters_and_the_scope(reference_api: ApiClient) -> None:
