@@ -32,6 +32,7 @@ from pipeline_pulse.services.zoho.port import ZohoPort
 from pipeline_pulse.services.zoho.records import DealPage, DeletedDeal
 from pipeline_pulse.warehouse.deal_versions import mark_history_start
 from pipeline_pulse.warehouse.deals import analyze_if_substantial, load_deals, soft_delete_deals, soft_delete_missing
+from pipeline_pulse.warehouse.load_indexes import build_missing_indexes, prepare_load_indexes
 from pipeline_pulse.warehouse.rejected import open_rejected_ids, quarantine, resolve
 from pipeline_pulse.warehouse.sync_state import (
     BULK_PROGRESS_STREAM,
@@ -124,6 +125,9 @@ def run_deal_sync(
     try:
         with engine.connect() as connection:
             progress = BulkProgress.read(connection)
+            # A first backfill loads without secondary indexes and builds them after its last page.
+            prepare_load_indexes(connection, resuming_backfill=progress.next_page_token is not None)
+            connection.commit()
         pages, use_bulk = _choose_extract(service, mode, cursor, bulk_threshold, progress, report)
         report.extract_path = "bulk" if use_bulk else "rest"
         # A resumed read did not see the pages committed before the crash: it cannot tell which deals are missing.
@@ -179,6 +183,9 @@ def run_deal_sync(
             report.unchanged += loaded.unchanged
             report.rejected += len(rejected)
             report.unknown_stages += len(result.unknown_stage_ids)
+        with engine.connect() as connection:
+            build_missing_indexes(connection)  # before anything reads deal_versions per deal
+            connection.commit()
         _reread_rejected(engine, service, context, report, run_id)
         with engine.connect() as connection:
             changed = report.inserted + report.updated

@@ -215,7 +215,7 @@ def _intro(facts: WarehouseFacts) -> list[str]:
         "",
         "- **Money types.** Amounts are `NUMERIC(20, 2)`, rates `NUMERIC(20, 9)`: exact decimals on PostgreSQL.",
         "  SQLite (local development) stores them as binary floats: round money sums there (see the examples).",
-        "- **Ids.** Zoho ids are 64-bit integers (`BIGINT`); `raw` keeps the full record as received (JSONB).",
+        "- **Ids.** Zoho ids are 64-bit integers (`BIGINT`); `raw` keeps the full record as received (Postgres `json`: the JSON text, validated, not converted to jsonb; `raw->>'Field'` works).",
         "",
     ]
 

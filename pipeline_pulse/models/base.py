@@ -21,6 +21,10 @@ NAMING_CONVENTION = {
 
 # JSONB on Postgres (indexable, compact), plain JSON text on SQLite.
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+# JSON text as received, validated but not converted: Postgres `json` (no per-row jsonb conversion on load; `->>`
+# still works). For large write-mostly documents such as deals.raw. It has no equality operator on Postgres: the
+# upsert compares it as text, then as jsonb (warehouse/upsert.py).
+JSONText = JSON()
 # SQLite only auto-increments an INTEGER PRIMARY KEY, not BIGINT.
 SurrogateKey = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pipeline_pulse.models.base import Base, JSONType, SurrogateKey, UTCDateTime, utcnow
+from pipeline_pulse.models.base import Base, JSONText, SurrogateKey, UTCDateTime, utcnow
 from pipeline_pulse.services.zoho.deal_fields import column_comment  # the field table holds their comments
 
 Money = Numeric(20, 2)
@@ -154,7 +154,7 @@ class Deal(Base):
         index=True,
         comment="Region: the Region field, else the country's region, else Unassigned.",
     )
-    raw: Mapped[dict[str, Any]] = mapped_column(JSONType, comment="The record as received from Zoho.")
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONText, comment="The record as received from Zoho.")
     deleted_at: Mapped[datetime | None] = mapped_column(
         UTCDateTime, comment="When Zoho reported the deal deleted (soft delete); NULL while it exists."
     )

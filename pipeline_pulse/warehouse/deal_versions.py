@@ -110,35 +110,45 @@ def _close_current(connection: Connection, ids: list[int], observed: Any) -> int
     return connection.execute(stmt.execution_options(synchronize_session=False)).rowcount
 
 
-def _open_missing(connection: Connection, ids: list[int], mode: VersionMode, observed: Any, recorded: Any) -> int:
+def _open_missing(
+    connection: Connection, ids: list[int], mode: VersionMode, observed: Any, recorded: Any, *, new: bool = False
+) -> int:
     dialect = connection.dialect.name
-    previous = VERSIONS.alias("previous")
-    # The version closed a moment ago (or none, for a deal seen for the first time).
-    last_end = select(func.max(previous.c.valid_to)).where(previous.c.deal_id == DEALS.c.id).scalar_subquery()
-    last_deleted = (
-        select(previous.c.deleted)
-        .where(previous.c.deal_id == DEALS.c.id)
-        .order_by(previous.c.valid_from.desc(), previous.c.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
     deleted_now = _is_deleted()
-    produced_by = case(
-        (and_(deleted_now, func.coalesce(last_deleted, false()) == false()), literal("deletion")),
-        (and_(~deleted_now, last_deleted == true()), literal("restore")),
-        else_=literal(mode),
-    )
-    has_current = exists().where(VERSIONS.c.deal_id == DEALS.c.id, VERSIONS.c.valid_to.is_(None))
+    if new:
+        # Deals inserted a moment ago have no version: no look-up in deal_versions per deal, so this needs none
+        # of its indexes (a first backfill builds them after the load, warehouse/load_indexes.py).
+        starts: Any = func.coalesce(DEALS.c.modified_time, observed)
+        produced_by: Any = case((deleted_now, literal("deletion")), else_=literal(mode))
+        missing: Any = true()
+    else:
+        previous = VERSIONS.alias("previous")
+        # The version closed a moment ago (or none, for a deal seen for the first time).
+        last_end = select(func.max(previous.c.valid_to)).where(previous.c.deal_id == DEALS.c.id).scalar_subquery()
+        last_deleted = (
+            select(previous.c.deleted)
+            .where(previous.c.deal_id == DEALS.c.id)
+            .order_by(previous.c.valid_from.desc(), previous.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        starts = func.coalesce(last_end, DEALS.c.modified_time, observed)
+        produced_by = case(
+            (and_(deleted_now, func.coalesce(last_deleted, false()) == false()), literal("deletion")),
+            (and_(~deleted_now, last_deleted == true()), literal("restore")),
+            else_=literal(mode),
+        )
+        missing = ~exists().where(VERSIONS.c.deal_id == DEALS.c.id, VERSIONS.c.valid_to.is_(None))
     source = select(
         DEALS.c.id,
-        func.coalesce(last_end, DEALS.c.modified_time, observed),
+        starts,
         null(),
         produced_by,
         case((deleted_now, true()), else_=false()),
         *(DEALS.c[name] for name in TRACKED_FIELDS),
         DEALS.c.modified_time,
         recorded,
-    ).where(in_ids(DEALS.c.id, ids, dialect), ~has_current)
+    ).where(in_ids(DEALS.c.id, ids, dialect), missing)
     columns = [
         "deal_id",
         "valid_from",
@@ -165,20 +175,22 @@ def record_versions(
     *,
     mode: VersionMode,
     observed_at: datetime | None = None,
+    new: bool = False,
 ) -> VersionResult:
     """Bring the versions of `deal_ids` in line with their `deals` rows, in the caller's transaction.
 
     Call it after every write to `deals` with the ids written (passing unchanged ids is harmless). `mode` is
     what read the rows: "sync" (incremental) or "reconcile" (a full read); versions that start a deletion or a
     restore are labelled so whatever the mode. `observed_at` (default now) is when the rows were read. The
-    caller bumps the warehouse data version (it changed `deals` anyway)."""
+    caller bumps the warehouse data version (it changed `deals` anyway). `new`: every deal of `deal_ids` was
+    inserted by the caller's transaction (none has a version yet), so only first versions are written."""
     observed_value = observed_at or utcnow()
     observed = literal(observed_value, UTCDateTime())
     recorded = literal(utcnow(), UTCDateTime())
     result = VersionResult()
     for chunk in id_chunks(deal_ids):
-        closed = _close_current(connection, chunk, observed)
-        opened = _open_missing(connection, chunk, mode, observed, recorded)
+        closed = 0 if new else _close_current(connection, chunk, observed)
+        opened = _open_missing(connection, chunk, mode, observed, recorded, new=new)
         # The stage timeline of every deal that gained a version (docs/metrics.md, section 8). Not while the first
         # backfill runs (only first versions, no history start): those deals get no entry yet.
         if opened and (closed or history_start(connection) is not None):

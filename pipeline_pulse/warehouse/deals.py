@@ -16,7 +16,7 @@ from pipeline_pulse.models import Deal, utcnow
 from pipeline_pulse.services.zoho.records import DeletedDeal
 from pipeline_pulse.warehouse.data_version import bump_data_version
 from pipeline_pulse.warehouse.deal_batch import DEAL_SCHEMA, rows_to_batch
-from pipeline_pulse.warehouse.deal_versions import record_versions
+from pipeline_pulse.warehouse.deal_versions import VersionMode, record_versions
 from pipeline_pulse.warehouse.upsert import DEFAULT_BATCH_CHUNK, UpsertResult, UpsertSpec, upsert_batch
 
 DEALS = Deal.__table__
@@ -84,7 +84,10 @@ def load_deals(
     result = upsert_batch(connection, spec, stamped, chunk_size=chunk_size)
     if result.inserted or result.updated:
         ids = batch.column("id").to_pylist()
-        record_versions(connection, ids, mode="reconcile" if present_in_zoho else "sync", observed_at=now)
+        mode: VersionMode = "reconcile" if present_in_zoho else "sync"
+        # Every row new (a backfill's chunk): first versions only, without probing deal_versions per deal.
+        all_new = result.inserted == batch.num_rows
+        record_versions(connection, ids, mode=mode, observed_at=now, new=all_new)
         bump_data_version(connection)
     return result
 

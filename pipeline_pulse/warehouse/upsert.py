@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     and_,
     any_,
+    cast,
     func,
     literal,
     or_,
@@ -36,7 +37,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.sql import sqltypes
 
 DEFAULT_CHUNK_SIZE = 5_000
@@ -130,16 +131,37 @@ def _count_existing(connection: Connection, spec: UpsertSpec, chunk: list[Mappin
     return int(connection.execute(select(func.count()).select_from(table).where(condition)).scalar_one())
 
 
-def _changed(table: Table, excluded: Any, columns: Sequence[str]) -> ColumnElement[bool]:
-    return or_(*(table.c[name].is_distinct_from(excluded[name]) for name in columns))
+_POSTGRES = postgresql.dialect()
 
 
-def _on_conflict(stmt: Any, spec: UpsertSpec) -> Any:
+def _is_json_text(column: Any) -> bool:
+    # Postgres `json` (not jsonb): no equality operator (models/base.py, JSONText).
+    kind = column.type
+    return isinstance(kind, sqltypes.JSON) and not isinstance(kind.dialect_impl(_POSTGRES), JSONB)
+
+
+def _distinct(current: Any, new: Any, postgres: bool) -> ColumnElement[bool]:
+    if not (postgres and _is_json_text(current)):
+        return current.is_distinct_from(new)
+    # Same bytes (the usual unchanged row: one encoder wrote both) end it at a memcmp; other text is compared
+    # as jsonb, so key order or spacing (e.g. rows migrated from jsonb) is no change.
+    return and_(
+        cast(current, Text).is_distinct_from(cast(new, Text)), cast(current, JSONB).is_distinct_from(cast(new, JSONB))
+    )
+
+
+def _changed(table: Table, excluded: Any, columns: Sequence[str], postgres: bool = False) -> ColumnElement[bool]:
+    # Large JSON documents last: an earlier differing column settles the row without reading them.
+    ordered = sorted(columns, key=lambda name: _is_json_text(table.c[name]))
+    return or_(*(_distinct(table.c[name], excluded[name], postgres) for name in ordered))
+
+
+def _on_conflict(stmt: Any, spec: UpsertSpec, postgres: bool = False) -> Any:
     excluded = stmt.excluded
     set_: dict[str, Any] = {name: excluded[name] for name in spec.update}
     if spec.extra_set is not None:
         set_.update(spec.extra_set(spec.table, excluded))
-    where = _changed(spec.table, excluded, spec.compare)
+    where = _changed(spec.table, excluded, spec.compare, postgres)
     if spec.only_if is not None:
         where = and_(where, spec.only_if(spec.table, excluded))
     return stmt.on_conflict_do_update(index_elements=list(spec.key), set_=set_, where=where)
@@ -316,7 +338,7 @@ class _PostgresStage:
         insert = postgresql.insert(spec.table).from_select(
             self.columns, select(*(self.table.c[name] for name in self.columns))
         )
-        self.upsert = _on_conflict(insert, spec)
+        self.upsert = _on_conflict(insert, spec, postgres=True)
 
     def write(self, chunk: Any) -> tuple[int, int]:
         """(rows of the chunk already in the target, rows the upsert inserted or updated)."""

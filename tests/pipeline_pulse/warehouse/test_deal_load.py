@@ -6,11 +6,12 @@ from array import array
 from datetime import timedelta
 from decimal import Decimal
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, select, text
 
 from orchestration.transforms.deals import load_transform_context, records_to_frame, transform_deals
-from pipeline_pulse.models import Deal
+from pipeline_pulse.models import Deal, DealVersion
 from pipeline_pulse.services.zoho.records import DealRecord, DeletedDeal
+from pipeline_pulse.warehouse.deal_versions import record_versions
 from pipeline_pulse.warehouse.deals import load_deals, soft_delete_deals, soft_delete_missing
 from tests.orchestration.factories import BASE_ID, T0, make_deal
 
@@ -139,3 +140,36 @@ def test_chunks_are_bounded_and_counts_add_up(conn: Connection) -> None:
     assert (result.inserted, result.updated, result.unchanged) == (23, 0, 0)
     again = load_deals(conn, rows[:7] + rows[:3], chunk_size=4)  # duplicates across chunks are harmless
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 10)
+
+
+def test_raw_is_compared_by_value_not_by_its_text(conn: Connection) -> None:
+    # deals.raw is Postgres `json` (text as received): a reload of the same record is no change even when the
+    # stored text is spelled differently (rows cast from jsonb by migration 0016), a changed value is one.
+    rows = _rows(conn, [make_deal(0, raw={"Deal_Name": "A", "Amount": "10", "nested": {"b": 1, "a": 2}})])
+    load_deals(conn, rows)
+    conn.commit()
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("UPDATE deals SET raw = CAST(CAST(raw AS jsonb) AS json)"))  # jsonb's spacing and order
+        assert conn.execute(text("SELECT raw->>'Deal_Name' FROM deals")).scalar_one() == "A"  # analysts' ->>
+        conn.commit()
+    again = load_deals(conn, rows)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 1)
+    changed = [{**rows[0], "raw": {**rows[0]["raw"], "Description": "new"}}]
+    assert load_deals(conn, changed).updated == 1
+    conn.commit()
+    assert conn.execute(select(Deal.raw)).scalar_one()["Description"] == "new"
+
+
+def test_first_versions_of_new_deals_equal_the_general_writer(conn: Connection) -> None:
+    # load_deals writes a batch of new deals' versions without probing deal_versions (record_versions(new=True));
+    # the general writer must produce the same rows from the same deals.
+    records = [make_deal(i, stage="Closed Won" if i % 2 else "Qualification") for i in range(6)]
+    load_deals(conn, _rows(conn, records))
+    conn.commit()
+    columns = [c for c in DealVersion.__table__.columns if c.name not in ("id", "recorded_at")]
+    fast = conn.execute(select(*columns).order_by(DealVersion.deal_id)).all()
+    assert len(fast) == 6
+    conn.execute(delete(DealVersion))
+    record_versions(conn, [r.id for r in records], mode="sync")
+    conn.commit()
+    assert conn.execute(select(*columns).order_by(DealVersion.deal_id)).all() == fast
