@@ -1,14 +1,16 @@
 """Deal load throughput on PostgreSQL, in one run on the same real-shaped rows (each with a ~2 KB `raw` as
 the sandbox serves it): the project's load (`load_deals`: COPY + one upsert per chunk, deal versions), a
-plain COPY into an indexed copy of `deals` (the floor), pandas `to_sql` and dlt (merge on id), with ratios.
+plain COPY into an indexed copy of `deals` (the floor), pandas `to_sql` and dlt (merge on id), with ratios;
+and the project's first-backfill load (the same rows into an empty warehouse, indexes built after the load).
 
-    .venv/bin/python -m bench.bench_load [--rows 100000] [--baseline-rows 3000] [--dlt-rows 20000]
+    .venv/bin/python -m bench.bench_load [--rows 100000] [--baseline-rows 5000] [--dlt-rows 20000]
         [--url postgresql://...]
 
 A fresh database is created (and dropped) on the server of --url / TEST_DATABASE_URL. dlt comes from
 requirements-bench.txt. Run alone on the machine (no other suite or bench beside it). The rows are built
 before any timing (the `raw` payloads are 5,000 sandbox records, shared between rows); every contender writes
-new rows into its own empty, identically indexed table. The COPY floor is timed twice: the COPY statement
+new rows into its own empty, identically indexed table (to_sql and the floor: `LIKE deals INCLUDING ALL`,
+the same column types and indexes as `deals`). The COPY floor is timed twice: the COPY statement
 alone on CSV encoded beforehand, and encode + COPY (what any client pays at least).
 
 Targets (issue 11.3): project >= 50% of the COPY floor, >= 5x to_sql, >= 2x dlt. Figures: bench/RESULTS.md.
@@ -38,7 +40,8 @@ from pipeline_pulse.core.db import create_sync_engine
 from pipeline_pulse.core.migrate import upgrade
 from pipeline_pulse.warehouse.deal_batch import rows_to_batch
 from pipeline_pulse.warehouse.deals import DEAL_DATA_COLUMNS, load_deals
-from pipeline_pulse.warehouse.upsert import _csv_encoder
+from pipeline_pulse.warehouse.load_indexes import build_missing_indexes, prepare_load_indexes
+from pipeline_pulse.warehouse.upsert import DEFAULT_BATCH_CHUNK, _csv_encoder
 from zoho_sandbox import SandboxConfig, SandboxServer
 
 BASE_ID = 4_876_876_000_100_000_000
@@ -146,6 +149,28 @@ def bench_project(url: str, rows: list[dict[str, Any]]) -> float:
     return elapsed
 
 
+def bench_project_backfill(url: str, rows: list[dict[str, Any]]) -> tuple[float, float]:
+    """(load seconds, index build seconds) of a first backfill's load: the same rows into an empty warehouse
+    whose deal-table indexes are off for the load and built after it (warehouse/load_indexes.py)."""
+    batch = rows_to_batch(rows)
+    engine = create_sync_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("TRUNCATE deals CASCADE"))
+    started = time.perf_counter()
+    with engine.connect() as connection:
+        assert prepare_load_indexes(connection, resuming_backfill=False)
+        connection.commit()
+        for start in range(0, batch.num_rows, DEFAULT_BATCH_CHUNK):  # one commit per chunk, as a backfill's pages
+            load_deals(connection, batch.slice(start, DEFAULT_BATCH_CHUNK))
+            connection.commit()
+        loaded = time.perf_counter() - started
+        build_missing_indexes(connection)
+        connection.commit()
+    built = time.perf_counter() - started - loaded
+    engine.dispose()
+    return loaded, built
+
+
 def bench_copy_floor(url: str, rows: list[dict[str, Any]]) -> tuple[float, float]:
     """(encode seconds, COPY seconds) of one plain COPY of the same rows into an indexed copy of deals."""
     from pipeline_pulse.models import Deal
@@ -208,18 +233,23 @@ def bench_dlt(url: str, rows: list[dict[str, Any]]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000, help="rows for the project's load and the COPY floor")
-    parser.add_argument("--baseline-rows", type=int, default=3_000, help="rows for pandas to_sql (slow)")
+    parser.add_argument(
+        "--baseline-rows", type=int, default=5_000, help="rows for pandas to_sql (slow; at least 5,000)"
+    )
     parser.add_argument("--dlt-rows", type=int, default=20_000, help="rows for dlt")
     parser.add_argument(
         "--url", default=os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/pipeline_pulse_test")
     )
     args = parser.parse_args()
+    if args.baseline_rows < 5_000:
+        parser.error("--baseline-rows: at least 5,000 (fewer rows flatter to_sql: its fixed costs dominate)")
     raws = sandbox_raws()
     raw_bytes = sum(len(json.dumps(raw, ensure_ascii=False).encode()) for raw in raws) / len(raws)
     rows = real_shaped_rows(args.rows, raws)
     name, url = _fresh_database(args.url)
     try:
         project_s = bench_project(url, rows)
+        backfill_load_s, backfill_build_s = bench_project_backfill(url, rows)
         encode_s, copy_s = bench_copy_floor(url, rows)
         to_sql_s = bench_to_sql(url, real_shaped_rows(args.baseline_rows, raws, offset=10_000_000))
         dlt_s = bench_dlt(url, real_shaped_rows(args.dlt_rows, raws, offset=20_000_000))
@@ -228,6 +258,8 @@ def main() -> None:
     project = args.rows / project_s
     results = [
         ("project load_deals (COPY + upsert + versions)", args.rows, project_s),
+        ("project first backfill: load, indexes off", args.rows, backfill_load_s),
+        ("project first backfill: load + index build", args.rows, backfill_load_s + backfill_build_s),
         ("plain COPY, statement only (floor)", args.rows, copy_s),
         ("plain COPY incl. CSV encoding", args.rows, encode_s + copy_s),
         ("pandas DataFrame.to_sql", args.baseline_rows, to_sql_s),
