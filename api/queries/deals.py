@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlalchemy.sql.elements import KeyedColumnElement
 
 from api.cursor import DealCursor
 from api.errors import ApiError
+from api.insight_schemas import DealHealth
 from api.params import DealListParams, DealSort
 from api.queries.conditions import DEALS, Shape, compile_filters, conditions
 from api.queries.health import health_of
@@ -121,6 +123,9 @@ def _by_closing_day(shape: Shape, where: list[Any], keys: list[Any], in_order: A
         .table_valued("day", name="days")
         .render_derived()
     )
+    # The range itself is the days: repeating it in each probe only makes Postgres' generic plan (a reused
+    # prepared statement) estimate one row per probe and pick an index it then walks past most of the day.
+    where = [conditions(DEALS, replace(shape, closing_from=False, closing_to=False)), *where[1:]]
     probe = [Deal.closing_date == cast(days.c.day, Date)]
     steps: Any = days
     if not shape.all_regions and keys[0] is Deal.modified_time:
@@ -238,9 +243,9 @@ async def get_deal(connection: AsyncConnection, scope: RegionScope, deal_id: int
             .order_by(DealStageHistory.entered_at, DealStageHistory.id)
         )
     ).all()
-    health = await health_of(connection, [deal_id] if deal.deal_status == "open" else [])
+    health = (await health_of(connection, [deal_id] if deal.deal_status == "open" else [])).get(deal_id)
     return DealDetail(
         **DealOut.model_validate(deal).model_dump(exclude={"health"}),
-        health=health.get(deal_id),
+        health=DealHealth.model_validate(health) if health is not None else None,
         stage_history=[StageHistoryOut.model_validate(entry) for entry in history],
     )

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import BigInteger, ColumnElement, Select, any_, bindparam, select, tuple_
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from api.cursor import DealCursor
 from api.errors import ApiError
-from api.insight_schemas import AttentionItem, AttentionPage, DealHealth, HealthReason
+from api.insight_schemas import AttentionItem, AttentionPage, DealHealth
 from api.params import AttentionParams
 from api.queries.conditions import FilterColumns, where
 from api.scope import RegionScope
@@ -50,24 +50,41 @@ def _with_reasons(page: Select[Any], descending: bool = False) -> Select[Any]:
     return statement.order_by(*(key.desc() if descending else key for key in keys))
 
 
-def _health(status: str, rows: Iterable[Any]) -> DealHealth:
-    """Built with model_construct: the values come from the views' typed columns, and validating ~2 models per
-    deal was a third of a /deals page's time (pydantic __init__, ~8 ms for 50 deals on the loaded machine)."""
-    reasons = [
-        HealthReason.model_construct(
-            rule=row.reason_rule,
-            severity=row.reason_severity,
-            measure=row.reason_measure,
-            value=round(float(row.reason_value), 2),
-            comparison=row.reason_comparison,
-            threshold=float(row.reason_threshold),
-            description=row.reason_description,
-        )
+class HealthReasonValues(TypedDict):
+    rule: str
+    severity: str
+    measure: str
+    value: float
+    comparison: str
+    threshold: float
+    description: str
+
+
+class HealthValues(TypedDict):
+    """A DealHealth as plain values: the response model that holds it (DealOut, DealDetail, AttentionItem)
+    validates it in pydantic-core, ~4x cheaper than building the models in Python (even with model_construct:
+    1.3 ms against 0.3 ms for a page's 35 open deals)."""
+
+    status: str
+    reasons: list[HealthReasonValues]
+
+
+def _health(status: str, rows: Iterable[Any]) -> HealthValues:
+    reasons: list[HealthReasonValues] = [
+        {
+            "rule": row.reason_rule,
+            "severity": row.reason_severity,
+            "measure": row.reason_measure,
+            "value": round(float(row.reason_value), 2),
+            "comparison": row.reason_comparison,
+            "threshold": float(row.reason_threshold),
+            "description": row.reason_description,
+        }
         for row in rows
         if row.reason_rule is not None
     ]
-    reasons.sort(key=lambda reason: (_SEVERITY_ORDER[reason.severity], reason.rule))
-    return DealHealth.model_construct(status=status, reasons=reasons)
+    reasons.sort(key=lambda reason: (_SEVERITY_ORDER[reason["severity"]], reason["rule"]))
+    return {"status": status, "reasons": reasons}
 
 
 def _grouped(rows: Sequence[Any]) -> dict[int, list[Any]]:
@@ -87,7 +104,7 @@ def _health_statement(postgres: bool) -> Select[Any]:
     return _with_reasons(select(H.c.deal_id, H.c.health).where(match))
 
 
-async def health_of(connection: AsyncConnection, deal_ids: Iterable[int]) -> dict[int, DealHealth]:
+async def health_of(connection: AsyncConnection, deal_ids: Iterable[int]) -> dict[int, HealthValues]:
     """The health of these deals (open live ones; others are absent from the result)."""
     ids = sorted(set(deal_ids))
     if not ids:
@@ -131,7 +148,7 @@ async def attention(connection: AsyncConnection, scope: RegionScope, params: Att
             amount_home=group[0].amount_home,
             closing_date=group[0].closing_date,
             amount_at_risk=Decimal(str(group[0].amount_at_risk)).quantize(Decimal("0.01")),
-            health=_health(group[0].health, group),
+            health=DealHealth.model_validate(_health(group[0].health, group)),
         )
         for deal_id, group in grouped.items()
     ]
