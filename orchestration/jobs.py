@@ -60,6 +60,7 @@ def build_jobs(pipeline: PipelineSettings) -> Jobs:
         config={
             "ops": {
                 "deals": {"config": {"mode": "full"}},
+                "pipeline_metrics": {"config": {"full": True}},  # the reference rebuild, from every live deal
                 **{name: {"config": {"force": True}} for name in FORCED_DIMENSIONS},
             }
         },

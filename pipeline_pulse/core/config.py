@@ -163,8 +163,9 @@ class PipelineSettings(BaseSettings):
     pipeline_derived_max_age_minutes: int = Field(
         default=60,
         ge=0,
-        description="rebuild the metrics mart and deal health when deals changed since their last build, or when "
-        "that build is older than this or from an earlier UTC day; 0 = every sync",
+        description="recompute deal health and the deal content checks when deals changed since their last run, "
+        "or when that run is older than this or from an earlier UTC day; the metrics mart applies the changed deals "
+        "and is rebuilt in full once per UTC day (its only clock input); 0 = all of them in full every sync",
     )
     pipeline_max_rejected_share: float = Field(
         default=0.05, ge=0, le=1, description="asset check: largest share of rejected deal records that passes"

@@ -381,6 +381,34 @@ class PipelineMetric(Base):
     refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, comment="When rebuilt (UTC).")
 
 
+class MartDealContribution(Base):
+    __tablename__ = "mart_deal_contributions"
+    __table_args__ = {
+        "comment": "Per live deal, the keys and measures it adds to pipeline_metrics, pipeline_metrics_daily and "
+        "open_deal_freshness(_daily) as of the last mart refresh: a sync subtracts the old row and adds the new one "
+        "for the deals it changed instead of rebuilding the marts."
+    }
+
+    deal_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, comment="deals.id.")
+    region: Mapped[str] = mapped_column(String(32), comment="Region code.")
+    pipeline: Mapped[str | None] = mapped_column(String(120), comment="Pipeline.")
+    stage: Mapped[str] = mapped_column(String(120), comment="Stage.")
+    owner_id: Mapped[int | None] = mapped_column(BigInteger, comment="Owner (Zoho user id).")
+    deal_status: Mapped[str] = mapped_column(String(8), comment="open / won / lost.")
+    closing_date: Mapped[date | None] = mapped_column(Date, comment="Closing date.")
+    closing_month: Mapped[date | None] = mapped_column(Date, comment="First day of the closing month.")
+    freshness_month: Mapped[date | None] = mapped_column(
+        Date, comment="First day of the UTC month of modified_time when counted in open_deal_freshness, else NULL."
+    )
+    freshness_date: Mapped[date | None] = mapped_column(
+        Date, comment="UTC day of modified_time when counted in open_deal_freshness_daily, else NULL."
+    )
+    amount_home: Mapped[Decimal | None] = mapped_column(Money, comment="Amount in home currency.")
+    weighted_amount_home: Mapped[Decimal | None] = mapped_column(Money, comment="Weighted home amount.")
+    cycle_days: Mapped[int | None] = mapped_column(Integer, comment="Closing date minus created day (NULL: unknown).")
+    stale: Mapped[int] = mapped_column(Integer, comment="1 when stale as of the mart's refresh day, else 0.")
+
+
 class PipelineMetricDaily(Base):
     __tablename__ = "pipeline_metrics_daily"
     __table_args__ = (

@@ -13,13 +13,38 @@ The date expressions below are shared with the API so the mart and the live-tabl
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import Connection, Date, Integer, Numeric, and_, case, cast, delete, func, insert, literal, or_, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    Integer,
+    Numeric,
+    Select,
+    Table,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.selectable import Subquery
 
 from pipeline_pulse.models import (
     Deal,
+    MartDealContribution,
     OpenDealFreshness,
     OpenDealFreshnessDaily,
     PipelineMetric,
@@ -27,6 +52,7 @@ from pipeline_pulse.models import (
     utcnow,
 )
 from pipeline_pulse.warehouse.data_version import bump_data_version
+from pipeline_pulse.warehouse.id_sets import in_ids
 from pipeline_pulse.warehouse.statistics import analyze_if_stale
 
 
@@ -63,7 +89,13 @@ def cycle_days_expr(dialect_name: str) -> ColumnElement[object]:
     return cast(func.julianday(Deal.closing_date) - func.julianday(func.date(Deal.created_time)), Integer)
 
 
-MART_TABLES = ("pipeline_metrics", "pipeline_metrics_daily", "open_deal_freshness", "open_deal_freshness_daily")
+MART_TABLES = (
+    "pipeline_metrics",
+    "pipeline_metrics_daily",
+    "open_deal_freshness",
+    "open_deal_freshness_daily",
+    "mart_deal_contributions",
+)
 
 # The mart's stale_count uses this threshold as of the refresh day; other thresholds read `deals`.
 STALE_AFTER_DAYS = 30
@@ -95,7 +127,7 @@ def fresh_condition(as_of: date, stale_after_days: int = STALE_AFTER_DAYS) -> Co
     )
 
 
-def refresh_pipeline_metrics(connection: Connection) -> int:
+def refresh_pipeline_metrics(connection: Connection, refreshed_at: datetime | None = None) -> int:
     """Rebuild `pipeline_metrics` (closing month, with owner), `pipeline_metrics_daily` (closing day, without
     owner), `open_deal_freshness` and `open_deal_freshness_daily` (open deals by closing month and modified
     month / day) from the live (not soft-deleted) deals; returns the number of `pipeline_metrics` rows.
@@ -105,7 +137,7 @@ def refresh_pipeline_metrics(connection: Connection) -> int:
     API drops its response cache when it sees the commit).
     """
     dialect = connection.dialect.name
-    refreshed_at = utcnow()
+    refreshed_at = refreshed_at or utcnow()
     is_stale = case((stale_condition(refreshed_at.date()), 1), else_=0)
     monthly_keys = [Deal.region, Deal.pipeline, Deal.stage, Deal.owner_id, Deal.deal_status]
     closing_month = closing_month_expr(dialect).label("closing_month")
@@ -169,6 +201,15 @@ def refresh_pipeline_metrics(connection: Connection) -> int:
             daily_freshness,
         )
     )
+    # What each deal now adds to the marts, for the next sync's incremental update (update_pipeline_metrics).
+    # Only the ETL reads it, so TRUNCATE's exclusive lock blocks no reader (and leaves no million dead rows).
+    if dialect == "postgresql":
+        connection.execute(text("TRUNCATE mart_deal_contributions"))
+    else:
+        connection.execute(delete(CONTRIBUTIONS))
+    connection.execute(
+        insert(CONTRIBUTIONS).from_select(CONTRIBUTION_COLUMNS, _contributions(dialect, refreshed_at.date()))
+    )
     # Rebuilt wholesale: without fresh statistics Postgres plans the API's reads for the previous contents.
     analyze_if_stale(connection, MART_TABLES)
     rows = connection.execute(select(func.count()).select_from(PipelineMetric)).scalar_one()
@@ -190,3 +231,142 @@ def _measures(dialect_name: str, refreshed_at: datetime) -> list[ColumnElement[o
         func.sum(case((cycle_days.is_not(None), 1), else_=0)).label("cycle_deal_count"),
         literal(refreshed_at, PipelineMetric.refreshed_at.type).label("refreshed_at"),
     ]
+
+
+# -- Incremental refresh ------------------------------------------------------------------------------------------
+# The marts hold sums over live deals, so the deals a sync changed move them by (new contribution - old
+# contribution). `mart_deal_contributions` keeps every live deal's old one (written by each refresh, full or
+# incremental); the new one is computed from `deals` with the very expressions of the full rebuild. The update
+# is state-based, not event-based: applying a deal that did not change, or twice, adds zero.
+
+CONTRIBUTIONS: Table = MartDealContribution.__table__  # type: ignore[assignment]
+CONTRIBUTION_COLUMNS = [column.name for column in CONTRIBUTIONS.columns]
+
+
+def _contributions(dialect_name: str, as_of: date) -> Select[tuple[object, ...]]:
+    """Per live deal, the row of `mart_deal_contributions` (CONTRIBUTION_COLUMNS order); stale as of `as_of`."""
+    counted_fresh = and_(Deal.deal_status == "open", Deal.modified_time.is_not(None))
+    return select(
+        Deal.id.label("deal_id"),
+        Deal.region,
+        Deal.pipeline,
+        Deal.stage,
+        Deal.owner_id,
+        Deal.deal_status,
+        Deal.closing_date,
+        closing_month_expr(dialect_name).label("closing_month"),
+        case((counted_fresh, modified_month_expr(dialect_name)), else_=null()).label("freshness_month"),
+        case((counted_fresh, modified_date_expr(dialect_name)), else_=null()).label("freshness_date"),
+        Deal.amount_home,
+        Deal.weighted_amount_home,
+        cycle_days_expr(dialect_name).label("cycle_days"),
+        case((stale_condition(as_of), 1), else_=0).label("stale"),
+    ).where(Deal.deleted_at.is_(None))
+
+
+@dataclass(frozen=True)
+class MartKeys:
+    """One mart table: its key columns -> the contribution column each is read from, and the contribution column
+    that is NULL when a deal is not counted there (the freshness marts count open deals with a modified time)."""
+
+    table: Table
+    keys: dict[str, str]
+    counted_when: str | None = None
+
+
+_PLACE = {"region": "region", "pipeline": "pipeline", "stage": "stage"}
+MARTS = (
+    MartKeys(
+        PipelineMetric.__table__,  # type: ignore[arg-type]
+        {**_PLACE, "owner_id": "owner_id", "deal_status": "deal_status", "closing_month": "closing_month"},
+    ),
+    MartKeys(
+        PipelineMetricDaily.__table__,  # type: ignore[arg-type]
+        {**_PLACE, "deal_status": "deal_status", "closing_date": "closing_date"},
+    ),
+    MartKeys(
+        OpenDealFreshness.__table__,  # type: ignore[arg-type]
+        {**_PLACE, "closing_month": "closing_month", "modified_month": "freshness_month"},
+        "freshness_month",
+    ),
+    MartKeys(
+        OpenDealFreshnessDaily.__table__,  # type: ignore[arg-type]
+        {**_PLACE, "closing_month": "closing_month", "modified_date": "freshness_date"},
+        "freshness_date",
+    ),
+)
+
+
+def _measure_deltas(table: Table, signed: Subquery) -> list[ColumnElement[object]]:
+    """The mart's additive measures, summed with the sign of each contribution row (+1 new, -1 old)."""
+    sign = signed.c.sign
+    deltas: list[ColumnElement[object]] = [func.sum(sign).label("deal_count")]
+    if "amount_home" in table.c:
+        deltas += [
+            func.sum(sign * func.coalesce(signed.c.amount_home, 0)).label("amount_home"),
+            func.sum(sign * func.coalesce(signed.c.weighted_amount_home, 0)).label("weighted_amount_home"),
+            func.sum(sign * func.coalesce(signed.c.cycle_days, 0)).label("cycle_days_sum"),
+            func.sum(case((signed.c.cycle_days.is_not(None), sign), else_=0)).label("cycle_deal_count"),
+        ]
+    if "stale_count" in table.c:
+        deltas.append(func.sum(sign * signed.c.stale).label("stale_count"))
+    return deltas
+
+
+_NULL_STANDINS: dict[type, object] = {str: "", int: 0, date: date(1, 1, 1)}
+
+
+def _same_key(mart: Column[object], delta: ColumnElement[object]) -> ColumnElement[bool]:
+    """Key equality that matches NULL with NULL and stays a plain `=` a hash join can use (IS NOT DISTINCT FROM
+    would make Postgres compare every delta row with every mart row)."""
+    if not mart.nullable:
+        return mart == delta
+    standin = literal(_NULL_STANDINS[mart.type.python_type], mart.type)
+    return and_(func.coalesce(mart, standin) == func.coalesce(delta, standin), mart.is_(None) == delta.is_(None))
+
+
+def _apply_delta(connection: Connection, mart: MartKeys, signed: Subquery, refreshed_at: datetime) -> None:
+    table, keys = mart.table, mart.keys
+    counted = [signed.c[mart.counted_when].is_not(None)] if mart.counted_when else []
+    delta = (
+        select(*(signed.c[source].label(name) for name, source in keys.items()), *_measure_deltas(table, signed))
+        .where(*counted)
+        .group_by(*(signed.c[source] for source in keys.values()))
+        .subquery("delta")
+    )
+    measures = [column.name for column in delta.c if column.name not in keys]
+    match = and_(*(_same_key(table.c[name], delta.c[name]) for name in keys))
+    connection.execute(
+        update(table)
+        .where(match)
+        .values({name: table.c[name] + delta.c[name] for name in measures} | {"refreshed_at": refreshed_at})
+    )
+    new_groups = select(*delta.c, literal(refreshed_at, table.c.refreshed_at.type)).where(
+        delta.c.deal_count > 0, ~exists().where(match)
+    )
+    connection.execute(insert(table).from_select([*keys, *measures, "refreshed_at"], new_groups))
+    # A group whose last deal left it: the full rebuild has no row for it.
+    connection.execute(delete(table).where(table.c.deal_count == 0))
+
+
+def update_pipeline_metrics(connection: Connection, deal_ids: list[int], as_of: date) -> int:
+    """Move the four marts by what the deals `deal_ids` (changed, new, deleted or restored since the last refresh)
+    contribute now instead of what they contributed then, and record their new contributions. Stale flags are
+    as of `as_of`, which must be the day of the last full refresh (the untouched rows' stale counts are as of
+    that day). Cost: indexed reads and writes per deal in `deal_ids` and per group they touch, whatever the
+    number of deals. In the caller's transaction; returns the deals applied. Equals `refresh_pipeline_metrics`
+    except for `refreshed_at`, which moves only on the rows that changed (tests/orchestration/
+    test_incremental_mart.py)."""
+    if not deal_ids:
+        return 0
+    dialect = connection.dialect.name
+    refreshed_at = utcnow()
+    now = _contributions(dialect, as_of).where(in_ids(Deal.id, deal_ids, dialect))
+    then = select(*CONTRIBUTIONS.c).where(in_ids(CONTRIBUTIONS.c.deal_id, deal_ids, dialect))
+    signed = union_all(now.add_columns(literal(1).label("sign")), then.add_columns(literal(-1).label("sign")))
+    for mart in MARTS:
+        _apply_delta(connection, mart, signed.subquery("signed"), refreshed_at)
+    connection.execute(delete(CONTRIBUTIONS).where(in_ids(CONTRIBUTIONS.c.deal_id, deal_ids, dialect)))
+    connection.execute(insert(CONTRIBUTIONS).from_select(CONTRIBUTION_COLUMNS, now))
+    bump_data_version(connection)
+    return len(deal_ids)
