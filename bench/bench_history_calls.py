@@ -39,14 +39,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import psycopg2
 from cryptography.fernet import Fernet
 
 from bench.bench_backfill import DAGSTER
-from bench.harness import REPO, recreate_database, start_sandbox
+from bench.harness import REPO, recreate_database, seed_warehouse, start_sandbox
 from pipeline_pulse.core.migrate import upgrade
 
-DEAL_BASE = 4_876_876_000_100_000_000  # zoho_sandbox.reference.DEAL_BASE: the sandbox's deal ids
 STAGE_HISTORY = re.compile(r"/crm/v8/Deals/\{id\}/Stage_History")
 DATABASE = "pp_history_bench_calls"
 
@@ -56,49 +54,6 @@ def _call(url: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})  # noqa: S310
     with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310 - the local sandbox
         return json.loads(response.read())
-
-
-def _seed(url: str, deals: int, clock: str) -> float:
-    """The warehouse after a first backfill of `deals` deals, by SQL (see the module docstring)."""
-    started = time.monotonic()
-    conn = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://"))
-    with conn, conn.cursor() as cur:
-        cur.execute(
-            """
-            INSERT INTO deals (id, deal_name, stage, pipeline, deal_status, probability, amount, currency,
-                exchange_rate, amount_home, weighted_amount_home, closing_date, owner_id, region, created_time,
-                modified_time, raw, first_seen_at, last_synced_at)
-            SELECT %(base)s + i, 'Seeded ' || i, 'Qualification', 'Standard', 'open', 10, 1000, 'USD', 1, 1000,
-                100, DATE '2027-01-31', NULL, 'APAC', %(clock)s::timestamptz - interval '400 days',
-                %(clock)s::timestamptz - (i %% 86400) * interval '1 second', '{}', now(), now()
-            FROM generate_series(0, %(n)s - 1) AS i
-            """,
-            {"base": DEAL_BASE, "clock": clock, "n": deals},
-        )
-        cur.execute(
-            """
-            INSERT INTO deal_versions (deal_id, valid_from, valid_to, produced_by, deleted, stage, pipeline,
-                deal_status, probability, amount, currency, exchange_rate, amount_home, weighted_amount_home,
-                closing_date, owner_id, region, modified_time, recorded_at)
-            SELECT id, modified_time, NULL, 'sync', false, stage, pipeline, deal_status, probability, amount,
-                currency, exchange_rate, amount_home, weighted_amount_home, closing_date, owner_id, region,
-                modified_time, now()
-            FROM deals
-            """
-        )
-        for stream, cursor_id in (("deals", DEAL_BASE + deals - 1), ("deals_deleted", 0), ("deal_history", None)):
-            cur.execute(
-                "INSERT INTO sync_state (stream, cursor_modified_time, cursor_id, records_extracted, "
-                "records_inserted, records_updated, records_deleted, records_rejected, api_calls, credits_used, "
-                "updated_at) VALUES (%s, %s, %s, 0, 0, 0, 0, 0, 0, 0, now())",
-                (stream, clock, cursor_id),
-            )
-    with conn.cursor() as cur:
-        conn.autocommit = True
-        cur.execute("ANALYZE deals")
-        cur.execute("ANALYZE deal_versions")
-    conn.close()
-    return time.monotonic() - started
 
 
 def _env(url: str, port: int, workdir: Path) -> dict[str, str]:
@@ -195,7 +150,7 @@ def main() -> None:
     try:
         generated = time.monotonic() - started
         clock = _call(f"{sandbox}/__sandbox/ready")["clock"]
-        seeded = _seed(url, args.deals, clock)
+        seeded = seed_warehouse(url, args.deals, clock)
         env = _env(url, args.port, workdir)
         if args.whole_job:
             env["BENCH_WHOLE_JOB"] = "1"

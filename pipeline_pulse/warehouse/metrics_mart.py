@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import (
-    Column,
     Connection,
     Date,
     Integer,
     Numeric,
     Select,
+    String,
     Table,
     and_,
     case,
@@ -313,16 +313,20 @@ def _measure_deltas(table: Table, signed: Subquery) -> list[ColumnElement[object
     return deltas
 
 
-_NULL_STANDINS: dict[type, object] = {str: "", int: 0, date: date(1, 1, 1)}
+# Stands for NULL in a group key: a control character no Zoho picklist value, id or date text holds.
+_NULL_MARK = "\x1e"
+_KEY_SEPARATOR = "\x1f"
 
 
-def _same_key(mart: Column[object], delta: ColumnElement[object]) -> ColumnElement[bool]:
-    """Key equality that matches NULL with NULL and stays a plain `=` a hash join can use (IS NOT DISTINCT FROM
-    would make Postgres compare every delta row with every mart row)."""
-    if not mart.nullable:
-        return mart == delta
-    standin = literal(_NULL_STANDINS[mart.type.python_type], mart.type)
-    return and_(func.coalesce(mart, standin) == func.coalesce(delta, standin), mart.is_(None) == delta.is_(None))
+def _group_key(columns: list[ColumnElement[object]]) -> ColumnElement[str]:
+    """A group's key columns as one text value (NULL kept apart from every value). Matching mart rows to delta
+    rows on this one expression lets Postgres hash-join them; with the key columns compared one by one (some
+    nullable) it merges on two of them and filters millions of pairs."""
+    parts = [func.coalesce(cast(column, String), _NULL_MARK) for column in columns]
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + _KEY_SEPARATOR + part
+    return key
 
 
 def _apply_delta(connection: Connection, mart: MartKeys, signed: Subquery, refreshed_at: datetime) -> None:
@@ -335,7 +339,7 @@ def _apply_delta(connection: Connection, mart: MartKeys, signed: Subquery, refre
         .subquery("delta")
     )
     measures = [column.name for column in delta.c if column.name not in keys]
-    match = and_(*(_same_key(table.c[name], delta.c[name]) for name in keys))
+    match = _group_key([table.c[name] for name in keys]) == _group_key([delta.c[name] for name in keys])
     connection.execute(
         update(table)
         .where(match)
