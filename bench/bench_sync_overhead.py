@@ -111,6 +111,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--changes", type=int, default=1_000)
     parser.add_argument("--keep-logs", action="store_true")
+    parser.add_argument("--database", default=DATABASE, help="scratch database (dropped and recreated)")
     parser.add_argument(
         "--seed-sql",
         action="store_true",
@@ -120,7 +121,7 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="pp_bench_sync_overhead_"))
-    url = recreate_database(args.url, DATABASE)
+    url = recreate_database(args.url, args.database)
     upgrade(url)
     home = workdir / "dagster"
     home.mkdir()
@@ -176,7 +177,7 @@ def main() -> None:
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=60)
-        recreate_database(args.url, DATABASE, drop_only=True)
+        recreate_database(args.url, args.database, drop_only=True)
 
     excluded_note = f", steps excluded: {args.exclude}" if args.exclude else ""
     print(f"zoho_sync through `dagster job execute`, PostgreSQL, sandbox of {args.deals:,} deals{excluded_note}")
