@@ -2,8 +2,8 @@
 the marts by the deals it changed (old row out, new row in) instead of rebuilding them (issue 11.4). Left empty
 here: the next mart refresh finds no incremental state and rebuilds in full, which fills it.
 
-Revision ID: 0017
-Revises: 0015
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-02 05:30:00
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision: str = "0017"
-down_revision: str | None = "0015"
+revision: str = "0019"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
