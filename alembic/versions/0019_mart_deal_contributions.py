@@ -3,7 +3,7 @@ the marts by the deals it changed (old row out, new row in) instead of rebuildin
 here: the next mart refresh finds no incremental state and rebuilds in full, which fills it.
 
 Revision ID: 0019
-Revises: 0018
+Revises: 0016
 Create Date: 2026-12-02 05:30:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0018"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
