@@ -125,9 +125,6 @@ def run_deal_sync(
     try:
         with engine.connect() as connection:
             progress = BulkProgress.read(connection)
-            # A first backfill loads without secondary indexes and builds them after its last page.
-            prepare_load_indexes(connection, resuming_backfill=progress.next_page_token is not None)
-            connection.commit()
         pages, use_bulk = _choose_extract(service, mode, cursor, bulk_threshold, progress, report)
         report.extract_path = "bulk" if use_bulk else "rest"
         # A resumed read did not see the pages committed before the crash: it cannot tell which deals are missing.
@@ -142,6 +139,12 @@ def run_deal_sync(
             if page is None:
                 break
             report.pages += 1
+            if report.pages == 1:
+                # Once there is a page to load (a failed first read drops nothing): a first backfill loads
+                # without the deal tables' secondary indexes and builds them after its last page.
+                with engine.connect() as connection:
+                    prepare_load_indexes(connection, resuming_backfill=progress.next_page_token is not None)
+                    connection.commit()
             tick = time.monotonic()
             frame = page.frame if page.frame is not None else records_to_frame(page.records)
             result = transform_deals(frame, context)

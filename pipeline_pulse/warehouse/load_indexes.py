@@ -5,7 +5,7 @@ Into an empty warehouse a backfill COPYs every deal; keeping `deals`' nine secon
 indexes outgrow shared buffers. Building an index over the loaded table is one sort (bench/RESULTS.md).
 
 The order of a run (orchestration/deal_sync.py):
-1. `prepare_load_indexes` before the first page. `deals` empty: drop the secondary indexes (committed, so pages
+1. `prepare_load_indexes` when the first page has arrived, before it is loaded. `deals` empty: drop the secondary indexes (committed, so pages
    commit one by one as always). A resumed Bulk Read with indexes missing: leave them missing (the same
    backfill goes on). Anything else: build whatever is missing first.
 2. `build_missing_indexes` after the last page, before ANALYZE.

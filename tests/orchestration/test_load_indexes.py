@@ -73,8 +73,8 @@ def test_a_first_backfill_drops_the_indexes_and_ends_with_all_of_them_as_migrate
     zoho.bulk_read_deals = watching  # type: ignore[method-assign]
     report = run_deal_sync(engine, zoho, bulk_threshold=5)
     assert (report.extract_path, report.inserted) == ("bulk", 12)
-    assert seen_during_load
-    assert max(seen_during_load) < len(migrated)  # the pages went in without them
+    assert len(seen_during_load) == 4
+    assert max(seen_during_load[1:]) < len(migrated)  # dropped once page 1 was in hand; pages 2-4 went in without
     assert _index_definitions(engine) == migrated
 
 
@@ -117,3 +117,12 @@ def test_a_warehouse_with_deals_never_drops_an_index(engine: Engine) -> None:
     with pytest.raises(ZohoServerError):
         run_deal_sync(engine, zoho, bulk_threshold=5)
     assert _index_definitions(engine) == loaded
+
+
+def test_a_first_run_that_fails_before_its_first_page_drops_nothing(engine: Engine) -> None:
+    migrated = _index_definitions(engine)
+    zoho = _zoho()
+    zoho.fail(BULK, ZohoServerError("INTERNAL_ERROR", "down"))
+    with pytest.raises(ZohoServerError):
+        run_deal_sync(engine, zoho, bulk_threshold=5)
+    assert _index_definitions(engine) == migrated
