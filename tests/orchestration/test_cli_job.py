@@ -68,9 +68,11 @@ def test_sigkill_mid_load_then_rerun_equals_truth(db_url: str, sandbox_factory, 
     engine = create_sync_engine(db_url)
 
     log = tmp_path / "first-run.log"
+    # Opened (so its SQLite storages created) before the child starts: two processes creating a fresh instance
+    # in one DAGSTER_HOME at once race on the storages' alembic stamps, and the child died at start-up.
+    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
     # No read timeout while parked: the SDK must not give up (and the run end) before it is killed.
     process = _start({**env, "ZOHO_TIMEOUT_SECONDS": "3600"}, log)
-    instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
     try:
         # The observable point: page 1 committed (rows and the cursor advanced in its transaction).
         cursor, loaded = _committed(engine)
