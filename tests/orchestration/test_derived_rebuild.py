@@ -3,13 +3,13 @@ from an earlier day (issue 11.4): a sync with nothing to do rebuilds nothing; an
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
 from orchestration.checks import CHECKS, CONTENT_CHECKS, DEAL_CHECKS
 from orchestration.resources import PipelineSettingsResource
-from pipeline_pulse.warehouse.derived import DerivedBuild, rebuild_due
+from pipeline_pulse.warehouse.derived import DerivedBuild, mart_refresh, rebuild_due
 from tests.fakes.zoho import InMemoryZoho
 from tests.orchestration.factories import T0, make_deal
 from tests.orchestration.test_assets_on_fake import UNPARTITIONED, fake_zoho, metadata, resources
@@ -26,6 +26,17 @@ def test_rebuild_is_due_on_a_new_marker_an_old_build_a_new_day_or_max_age_zero()
     assert rebuild_due(DerivedBuild("7|x", NOW - timedelta(minutes=60)), "7|x", NOW, 60)
     yesterday_late = DerivedBuild("7|x", datetime(2026, 3, 9, 23, 58, tzinfo=UTC))
     assert rebuild_due(yesterday_late, "7|x", datetime(2026, 3, 10, 0, 1, tzinfo=UTC), 60)
+
+
+def test_the_mart_applies_changes_the_same_day_and_rebuilds_on_a_new_day_or_without_its_state() -> None:
+    today = DerivedBuild(marker="7|x", built_at=NOW - timedelta(hours=5), as_of=NOW.date())
+    assert mart_refresh(today, "7|x", NOW, 60) == "current"  # no max age: its only clock input is the day
+    assert mart_refresh(today, "8|x", NOW, 60) == "incremental"
+    assert mart_refresh(today, "8|x", NOW, 0) == "full"
+    assert mart_refresh(None, "8|x", NOW, 60) == "full"
+    assert mart_refresh(DerivedBuild("7|x", NOW), "8|x", NOW, 60) == "full"  # built before the contributions
+    yesterday = DerivedBuild("7|x", datetime(2026, 3, 9, 23, 58, tzinfo=UTC), as_of=date(2026, 3, 9))
+    assert mart_refresh(yesterday, "7|x", NOW, 60) == "full"
 
 
 def _rebuilt(db_url: str, fake: InMemoryZoho, **pipeline: int) -> tuple[bool, bool]:
