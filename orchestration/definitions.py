@@ -25,6 +25,7 @@ from orchestration.partitions import snapshots_start
 from orchestration.resources import PipelineSettingsResource, WarehouseResource, ZohoResource
 from orchestration.schedules import build_schedules
 from orchestration.sensors import run_failure_alert
+from pipeline_pulse.core.arrow_memory import configure_arrow_memory
 from pipeline_pulse.core.config import Settings
 from pipeline_pulse.core.settings import get_settings
 from pipeline_pulse.core.startup import settings_or_exit
@@ -69,7 +70,9 @@ def build_definitions(
 
 @functools.cache
 def _process_definitions() -> dg.Definitions:
-    return build_definitions(settings=settings_or_exit())
+    settings = settings_or_exit()
+    configure_arrow_memory(settings.arrow_memory_pool)  # a run process's Arrow allocator, before its first chunk
+    return build_definitions(settings=settings)
 
 
 @dg.definitions

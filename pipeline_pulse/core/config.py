@@ -50,6 +50,7 @@ ZohoDataCenter = Literal["US", "EU", "IN", "AU", "JP", "CA", "SA", "CN"]
 ZohoEnvironment = Literal["production", "sandbox", "developer"]
 JwtAlgorithm = Literal["HS256", "RS256"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+ArrowMemoryPool = Literal["jemalloc", "mimalloc", "system"]
 
 # Keys of the production secret (a JSON object) that may override settings; anything else is ignored.
 SECRET_KEYS: tuple[str, ...] = (
@@ -294,9 +295,13 @@ class Settings(BaseSettings):
     )
     zoho_bulk_poll_timeout_seconds: float = Field(default=600.0, gt=0, description="longest wait for a Bulk Read job")
     zoho_bulk_chunk_rows: int = Field(
-        default=25_000,
+        default=10_000,
         ge=100,
         description="a Bulk Read result file is decoded, transformed and loaded this many rows at a time (bounds memory)",
+    )
+    arrow_memory_pool: ArrowMemoryPool = Field(
+        default="jemalloc",
+        description="allocator of the pipeline's Arrow buffers; jemalloc hands freed chunks back to the OS, so the backfill's memory stays flat",
     )
     token_encryption_key: SecretStr | None = Field(
         default=None, description="Fernet key encrypting stored Zoho tokens; required to store them, and in production"

@@ -78,6 +78,13 @@ _READABLE = {
     "lookup_email": {_USER},
 }
 CATEGORY_FIELD = "Forecast_Category__s"
+# Bytes of CSV text the reader parses at a time (~500 deals). Arrow's streaming CSV reader reads up to 32
+# blocks ahead in a background thread whatever the caller consumes, so the block size, not the chunk, bounds
+# what it buffers: 4 MiB blocks held up to 128 MiB of text (a whole 200k-row result file). Measured on a
+# 100k-row file in 10k-row chunks (decode only, jemalloc): peak +90 MB over the imports with 1 MiB blocks,
+# +58 MB with 256 KiB, +54 MB with 128 KiB (slower); bench/RESULTS.md.
+CSV_BLOCK_BYTES = 256 << 10
+READAHEAD_BLOCKS = 32  # Arrow's (MakeBackgroundGenerator's queue); not an option of pyarrow.csv
 
 
 def _matches(values: pa.Array, pattern: str) -> pa.Array:
@@ -302,7 +309,10 @@ def iter_chunks(
 
     reader = pa_csv.open_csv(
         member,
-        read_options=pa_csv.ReadOptions(column_names=list(header), skip_rows=1, block_size=4 << 20),
+        # parsed on the consuming thread: parallel block parsing only multiplies the buffers of one chunk
+        read_options=pa_csv.ReadOptions(
+            column_names=list(header), skip_rows=1, block_size=CSV_BLOCK_BYTES, use_threads=False
+        ),
         parse_options=pa_csv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
         convert_options=pa_csv.ConvertOptions(
             column_types=dict.fromkeys(header, pa.string()),

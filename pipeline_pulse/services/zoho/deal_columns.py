@@ -11,12 +11,12 @@ transform rejects them with their reason. `raw` is JSON-encoded here, exactly on
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
 
 from pipeline_pulse.services.zoho.deal_fields import DEAL_FIELDS
@@ -58,12 +58,14 @@ def text_column(name: str) -> str:
 
 def _is_blank(value: Any) -> bool:
     return (
-        value is None or (isinstance(value, float) and pd.isna(value)) or (isinstance(value, str) and not value.strip())
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or (isinstance(value, str) and not value.strip())
     )
 
 
 def _to_int(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, bool):
         return _INVALID
@@ -82,7 +84,7 @@ def _to_int(value: Any) -> Any:
 
 
 def _to_decimal(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
     if isinstance(value, bool):
         return _INVALID
@@ -104,6 +106,10 @@ def _to_decimal(value: Any) -> Any:
 def _to_time(value: Any) -> Any:
     if _is_blank(value):
         return None
+    if isinstance(value, datetime):  # what the decoders hand over: no parsing
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    import pandas as pd  # only for texts (dict rows): the Bulk backfill never loads pandas (~40 MB)
+
     parsed = pd.to_datetime(value, utc=True, errors="coerce", format="ISO8601")
     return _INVALID if pd.isna(parsed) else parsed.to_pydatetime()
 

@@ -191,7 +191,7 @@ def test_bulk_read_backfill_equals_truth(module_sandbox_factory: Any, token_db: 
         assert not page.records
         for deal_id, raw_json in zip(page.frame["id"].to_pylist(), page.frame["raw"].to_pylist(), strict=True):
             raws[str(deal_id)] = json.loads(raw_json)
-    assert pages == 3  # followed next_page_token across result pages
+    assert pages == 7  # followed next_page_token across 3 result pages (25k, 25k, 10k), each in 10k-row chunks
     assert len(raws) == len(truth) == 60_000
     for deal_id, expected in truth.items():
         raw = raws[deal_id]

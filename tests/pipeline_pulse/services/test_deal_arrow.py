@@ -6,11 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import zipfile
 from typing import Any
 
 import pyarrow as pa
 
-from pipeline_pulse.services.zoho.deal_arrow import DealArrowDecoder, iter_chunks
+from pipeline_pulse.services.zoho.deal_arrow import CSV_BLOCK_BYTES, READAHEAD_BLOCKS, DealArrowDecoder, iter_chunks
 from pipeline_pulse.services.zoho.deal_codec import DealCsvDecoder, RecordDecodeError, build_record
 from pipeline_pulse.services.zoho.deal_columns import records_to_frame
 from tests.pipeline_pulse.services.test_deal_codec import BAD_CELLS, CSV_HEADER, CSV_TYPES, GOOD_CELLS, csv_row
@@ -106,3 +107,41 @@ def test_unusual_headers_are_left_to_the_reference_path() -> None:
     assert not decoder.usable((*CSV_HEADER, "Deal_Name"))  # duplicate column
     assert not decoder.usable(CSV_HEADER[1:])  # no id
     assert not DealArrowDecoder({**CSV_TYPES, "Amount": "text"}, USERS).usable(CSV_HEADER)
+
+
+def test_a_result_file_is_streamed_block_by_block_not_read_whole() -> None:
+    """The decoder's own chunking bounds memory: while chunks come out, what it has read of the (zipped, like
+    Bulk Read's) file stays within Arrow's readahead of CSV_BLOCK_BYTES blocks, far short of the file."""
+    rows = []
+    for index in range(100_000):
+        row = csv_row()
+        row[0] = str(4876876000100000001 + index)
+        rows.append(row)
+    data = _csv_bytes(rows)
+    row_bytes = len(data) / len(rows)
+    readahead = READAHEAD_BLOCKS * CSV_BLOCK_BYTES
+    assert len(data) > 2.5 * readahead  # the file is far bigger than what may be buffered
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as writer:
+        writer.writestr("deals.csv", data)
+    read = 0
+    yielded = 0
+    ahead = []
+    with zipfile.ZipFile(archive) as reader, reader.open("deals.csv") as member:
+        plain_read = member.read
+
+        def counting_read(size: int = -1) -> bytes:
+            nonlocal read
+            block = plain_read(size)
+            read += len(block)
+            return block
+
+        member.read = counting_read  # type: ignore[method-assign]
+        for chunk, _last in iter_chunks(member, CSV_HEADER, 1_000, []):
+            assert chunk.num_rows <= 1_000
+            yielded += chunk.num_rows
+            ahead.append(read - yielded * row_bytes)
+    assert yielded == len(rows)
+    # plus the blocks in the hand-over queues, the one being parsed and iter_chunks' one block of lookahead
+    assert max(ahead) <= readahead + 4 * CSV_BLOCK_BYTES
+    assert ahead[0] < len(data) / 2
