@@ -7,7 +7,7 @@ above ZOHO_BULK_THRESHOLD -> transform -> load), per size.
 Prints per size: wall and CPU seconds of the job process (children included), the peak RSS of its process
 tree (sampled from /proc every 0.2 s; the sandbox is not part of it), and the deals step's split into extract
 (waiting for and decoding Bulk pages), transform and load, from the step's log line. Each size gets a fresh
-database `pp_pipeline_backfill_<n>` (dropped afterwards) and a fresh Dagster home. Run it alone
+database `<database of --url>_backfill_<n>` (dropped afterwards) and a fresh Dagster home. Run it alone
 on the machine (no other suite or bench beside it). Targets (issue 11): <= 120 s and <= 600 MB at 1M,
 memory flat from 100k to 1M. Figures: bench/RESULTS.md.
 """
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from sqlalchemy.engine import make_url
 
 from bench.harness import REPO, recreate_database, start_sandbox
 from pipeline_pulse.core.migrate import upgrade
@@ -61,8 +62,13 @@ def _tree_rss_kb(root: int) -> int:
     return total
 
 
+def _scratch_prefix(base_url: str) -> str:
+    """The --url's database name: scratch databases carry it, so two people's runs never share one."""
+    return make_url(base_url).database or "pipeline_pulse"
+
+
 def run_size(deals: int, base_url: str, port: int, workdir: Path) -> Result:
-    url = recreate_database(base_url, f"pp_pipeline_backfill_{deals}")
+    url = recreate_database(base_url, f"{_scratch_prefix(base_url)}_backfill_{deals}")
     upgrade(url)
     sandbox = start_sandbox(deals, port, workdir / f"sandbox-{deals}.log")
     home = workdir / f"dagster-{deals}"
@@ -111,7 +117,7 @@ def run_size(deals: int, base_url: str, port: int, workdir: Path) -> Result:
     finally:
         sandbox.terminate()
         sandbox.wait(timeout=60)
-        recreate_database(base_url, f"pp_pipeline_backfill_{deals}", drop_only=True)
+        recreate_database(base_url, f"{_scratch_prefix(base_url)}_backfill_{deals}", drop_only=True)
     output = log.read_text(errors="replace")
     match = SPLIT.search(output)
     split = (float(match[1]), float(match[2]), float(match[3])) if match else None
