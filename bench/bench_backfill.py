@@ -136,6 +136,8 @@ def main() -> None:
     parser.add_argument("--keep-logs", action="store_true", help="print where the logs are and keep them")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="pp_bench_backfill_"))
+    with open("/proc/loadavg") as loadavg:
+        load_at_start = loadavg.read().split()[0]
     results = [run_size(int(size), args.url, args.port, workdir) for size in args.sizes.split(",")]
     print("first backfill through `dagster job execute -j zoho_sync`, PostgreSQL, sandbox in its own process")
     print(f"{'deals':>10}{'wall s':>9}{'CPU s':>8}{'peak RSS MB':>13}{'extract s':>11}{'transform s':>13}{'load s':>8}")
@@ -147,7 +149,7 @@ def main() -> None:
             f"{load:>8.1f}{flag}"
         )
     with open("/proc/loadavg") as loadavg:
-        print(f"load average at the end: {loadavg.read().split()[0]}")
+        print(f"load average at the start: {load_at_start}, at the end: {loadavg.read().split()[0]}")
     if args.keep_logs:
         print(f"logs: {workdir}")
     else:
