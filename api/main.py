@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -94,6 +95,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with version_poller(engine, response_cache):
+            # The app, its routes, models and compiled statements live as long as the process: out of the
+            # collector's sight, so a full collection (every few hundred /deals pages) scans only what requests
+            # allocate instead of the whole import-time heap (p99 of /deals misses ~75 ms at p50 ~15 ms before).
+            gc.freeze()
             yield
         try:  # a wedged connection must not keep the process from exiting
             await asyncio.wait_for(engine.dispose(), timeout=10)
