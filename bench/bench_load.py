@@ -230,6 +230,12 @@ def bench_dlt(url: str, rows: list[dict[str, Any]]) -> float:
         return time.perf_counter() - started
 
 
+def _has_dlt() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("dlt") is not None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100_000, help="rows for the project's load and the COPY floor")
@@ -252,7 +258,7 @@ def main() -> None:
         backfill_load_s, backfill_build_s = bench_project_backfill(url, rows)
         encode_s, copy_s = bench_copy_floor(url, rows)
         to_sql_s = bench_to_sql(url, real_shaped_rows(args.baseline_rows, raws, offset=10_000_000))
-        dlt_s = bench_dlt(url, real_shaped_rows(args.dlt_rows, raws, offset=20_000_000))
+        dlt_s = bench_dlt(url, real_shaped_rows(args.dlt_rows, raws, offset=20_000_000)) if _has_dlt() else None
     finally:
         _drop(args.url, name)
     project = args.rows / project_s
@@ -263,13 +269,16 @@ def main() -> None:
         ("plain COPY, statement only (floor)", args.rows, copy_s),
         ("plain COPY incl. CSV encoding", args.rows, encode_s + copy_s),
         ("pandas DataFrame.to_sql", args.baseline_rows, to_sql_s),
-        ("dlt pipeline.run, merge on id", args.dlt_rows, dlt_s),
     ]
+    if dlt_s is not None:
+        results.append(("dlt pipeline.run, merge on id", args.dlt_rows, dlt_s))
     print(f"deals load, PostgreSQL, new rows with real-shaped raw (mean {raw_bytes:,.0f} bytes of JSON)")
     print(f"{'path':<48}{'rows':>9}{'seconds':>9}{'rows/s':>10}{'project is':>12}")
     for label, n, seconds in results:
         rate = n / seconds
         print(f"{label:<48}{n:>9,}{seconds:>9.2f}{rate:>10,.0f}{project / rate:>11.2f}x")
+    if dlt_s is None:
+        print("dlt: not installed here (pip install -r requirements-bench.txt into a bench environment); not measured")
     print(f"process max RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     with open("/proc/loadavg") as loadavg:
         print(f"load average at the end: {loadavg.read().split()[0]}")
