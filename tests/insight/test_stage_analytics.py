@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, insert
 
+from pipeline_pulse.core.db import create_sync_engine
 from pipeline_pulse.insight.stage_durations import refresh_stage_durations
 from pipeline_pulse.models import DealStageHistory, DealVersion
 from tests.fixtures.api import api_settings, make_token, serve
@@ -100,10 +101,15 @@ def _seed(engine: Engine) -> None:
         refresh_stage_durations(connection)
 
 
-@pytest.fixture
-def stages_api(db_url: str, sync_engine: Engine) -> Iterator[Any]:
-    _seed(sync_engine)
-    settings = api_settings(db_url)
+@pytest.fixture(scope="module")
+def stages_api(module_db_url: str) -> Iterator[Any]:
+    """One seeded warehouse and server per module and backend: the tests only read."""
+    engine = create_sync_engine(module_db_url)
+    try:
+        _seed(engine)
+    finally:
+        engine.dispose()
+    settings = api_settings(module_db_url)
     for base in serve(settings):
         with httpx.Client(base_url=base, timeout=30) as client:
 
