@@ -57,7 +57,7 @@ from pipeline_pulse.services.zoho.records import (
     StageRecord,
 )
 from pipeline_pulse.services.zoho.sdk_manager import BULK_READ_CREATE_CREDITS, ImprovedZohoSDKManager
-from pipeline_pulse.services.zoho.sdk_requests import body_of, get_json, if_modified_since
+from pipeline_pulse.services.zoho.sdk_requests import body_of, get_json, if_modified_since, streamed_response
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ LOOKUP_MODULES = {
     "Contact_Name": ("Contacts", "Full_Name"),
     "Campaign_Source": ("Campaigns", "Campaign_Name"),
 }  # GET /Deals?ids=...: Zoho's limit of records read by id in one call
+DOWNLOAD_BLOCK_BYTES = 1 << 20  # a Bulk Read result is copied to disk this much at a time
 DISCRETE_PAGE_LIMIT = 2000  # records reachable with `page`; beyond that only page_token works
 DEFAULT_OVERLAP = timedelta(seconds=30)
 MAX_RESTARTS = 20
@@ -774,20 +775,29 @@ class UnifiedZohoCRMService:
         return iter(csv.reader(text))
 
     def _download_bulk_file(self, operations: BulkReadOperations, job_id: str) -> tuple[zipfile.ZipFile, str]:
-        """The result's zip and the name of its CSV file. The SDK hands over the download as bytes; they go to
-        an anonymous temporary file at once, so a prefetched page waits on disk, not in memory, and the CSV is
-        inflated from there block by block (never a whole file in memory)."""
-        response = self.manager.call(
-            "GET bulk read result", lambda: operations.download_result(int(job_id)), credits=0, counters=self.counters
-        )
-        wrapper = response.get_object()
-        stream = wrapper.get_file().get_stream() if wrapper is not None and hasattr(wrapper, "get_file") else None
-        content = getattr(stream, "content", None)
-        if not content:
-            raise ZohoServerError("BULK_READ_EMPTY", f"Bulk Read job {job_id}: the result download was empty")
+        """The result's zip and the name of its CSV file. The body is copied from the socket to an anonymous
+        temporary file in DOWNLOAD_BLOCK_BYTES blocks inside the retried call (a dropped download is retried
+        like a failed call), so neither the download nor a prefetched page waiting for its turn is in memory;
+        the CSV is then inflated from the file block by block."""
         spool = tempfile.TemporaryFile(prefix="zoho-bulk-", suffix=".zip")  # noqa: SIM115 - unlinked; lives as long as the archive
-        spool.write(content)
-        del content, stream, wrapper, response
+        written = 0
+
+        def download() -> Any:
+            nonlocal written
+            spool.seek(0)
+            spool.truncate()
+            with streamed_response():
+                response = operations.download_result(int(job_id))
+            wrapper = response.get_object()
+            body = wrapper.get_file().get_stream() if wrapper is not None and hasattr(wrapper, "get_file") else None
+            blocks = body.iter_content(DOWNLOAD_BLOCK_BYTES) if hasattr(body, "iter_content") else ()
+            written = sum(spool.write(block) for block in blocks if block)
+            return response
+
+        self.manager.call("GET bulk read result", download, credits=0, counters=self.counters)
+        if not written:
+            spool.close()
+            raise ZohoServerError("BULK_READ_EMPTY", f"Bulk Read job {job_id}: the result download was empty")
         spool.seek(0)
         archive = zipfile.ZipFile(spool)
         names = [n for n in archive.namelist() if n.lower().endswith(".csv")]

@@ -9,14 +9,18 @@ timeouts - is the SDK's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import requests
 from zohocrmsdk.src.com.zoho.crm.api.header import Header
 from zohocrmsdk.src.com.zoho.crm.api.header_map import HeaderMap
 from zohocrmsdk.src.com.zoho.crm.api.param import Param
 from zohocrmsdk.src.com.zoho.crm.api.parameter_map import ParameterMap
+from zohocrmsdk.src.com.zoho.crm.api.util import api_http_connector
 from zohocrmsdk.src.com.zoho.crm.api.util.api_response import APIResponse
 from zohocrmsdk.src.com.zoho.crm.api.util.common_api_handler import CommonAPIHandler
 from zohocrmsdk.src.com.zoho.crm.api.util.constants import Constants
@@ -58,3 +62,33 @@ def body_of(response: APIResponse) -> dict[str, Any] | None:
         return None
     body = response.get_response_json()
     return body if isinstance(body, dict) else None
+
+
+_streaming = threading.local()
+
+
+class _StreamingRequests:
+    """`requests` as the SDK's connector sees it: a GET fired inside `streamed_response()` on this thread keeps
+    its body on the wire (`stream=True`) until the caller reads it; every other call is plain `requests`."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(requests, name)
+
+    @staticmethod
+    def get(*args: Any, **kwargs: Any) -> requests.Response:
+        if getattr(_streaming, "on", False):
+            kwargs["stream"] = True
+        return requests.get(*args, **kwargs)  # noqa: S113 - the SDK passes its own timeout
+
+
+@contextmanager
+def streamed_response() -> Iterator[None]:
+    """SDK calls on this thread return their response body unread (a Bulk Read result zip is then copied to
+    disk block by block instead of arriving as one bytes object, twice its size while requests joins it)."""
+    if not isinstance(api_http_connector.requests, _StreamingRequests):
+        api_http_connector.requests = _StreamingRequests()  # type: ignore[assignment]
+    _streaming.on = True
+    try:
+        yield
+    finally:
+        _streaming.on = False

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import Engine
 
 from pipeline_pulse.services.zoho.crm_service import UnifiedZohoCRMService
@@ -227,3 +228,29 @@ def test_the_service_is_a_zoho_port(service: UnifiedZohoCRMService) -> None:
     assert isinstance(InMemoryZoho(), ZohoPort)
     members = {name for name in dir(ZohoPort) if not name.startswith("_")} - {"counters"}
     assert members <= {name for name in dir(InMemoryZoho) if not name.startswith("_")}
+
+
+def test_bulk_result_is_copied_to_disk_in_blocks_never_held_whole(
+    module_sandbox_factory: Any, token_db: Engine, resource_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The result zip's download stays on the wire until it is copied to the spool file block by block:
+    requests is asked to stream it and never joins the body into one bytes object; other calls are untouched."""
+    server = module_sandbox_factory(deals=3_000, seed=5, bulk_delay_seconds=0.1, bulk_page_size=1_000)
+    service = make_service(server, token_db, resource_dir)
+    seen: list[tuple[str, bool, requests.Response]] = []
+    plain_get = requests.get
+
+    def recording_get(*args: Any, **kwargs: Any) -> requests.Response:
+        response = plain_get(*args, **kwargs)
+        seen.append((str(kwargs.get("url", args[0] if args else "")), bool(kwargs.get("stream")), response))
+        return response
+
+    monkeypatch.setattr(requests, "get", recording_get)
+    rows = sum(page.frame.num_rows for page in service.bulk_read_deals() if page.frame is not None)
+    assert rows == 3_000
+    downloads = [(stream, response) for url, stream, response in seen if url.endswith("/result")]
+    assert len(downloads) == 3 + 3  # the lookup modules' results, then the 3 result pages of deals
+    for stream, response in downloads:
+        assert stream
+        assert response._content is False  # requests never read the body whole (iter_content streamed it)
+    assert not any(stream for url, stream, _ in seen if not url.endswith("/result"))
