@@ -339,7 +339,12 @@ def _apply_delta(connection: Connection, mart: MartKeys, signed: Subquery, refre
         .subquery("delta")
     )
     measures = [column.name for column in delta.c if column.name not in keys]
-    match = _group_key([table.c[name] for name in keys]) == _group_key([delta.c[name] for name in keys])
+    if connection.dialect.name == "postgresql":
+        match = _group_key([table.c[name] for name in keys]) == _group_key([delta.c[name] for name in keys])
+    else:
+        # SQLite joins by nested loops: null-safe equality per key column (`IS`) lets it probe the mart's index
+        # for each delta row; the one key expression would compare every mart row with every delta row.
+        match = and_(*(table.c[name].is_not_distinct_from(delta.c[name]) for name in keys))
     connection.execute(
         update(table)
         .where(match)
