@@ -33,24 +33,16 @@ def prefetched(items: Iterable[T], *, name: str = "prefetch") -> Iterator[T]:
                 return True
         return False
 
-    def offer(entry: tuple[bool, object]) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(entry, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
     def produce() -> None:
         iterator = iter(items)
         try:
             while wait_for_credit():
                 item = next(iterator, _END)
-                if not offer((True, item)) or item is _END:
+                handoff.put((True, item))  # never blocks: the consumer took the previous item before the credit
+                if item is _END:
                     return
         except BaseException as error:  # handed to the consumer, which re-raises it
-            offer((False, error))
+            handoff.put((False, error))
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:

@@ -4,7 +4,6 @@ warehouse that already holds deals never loses an index. Both backends, on the i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -15,7 +14,7 @@ from orchestration.deal_sync import run_deal_sync
 from pipeline_pulse.services.zoho.errors import ZohoServerError
 from pipeline_pulse.warehouse.currencies import store_currency_rates
 from pipeline_pulse.warehouse.dimensions import load_stages
-from pipeline_pulse.warehouse.load_indexes import build_missing_indexes, missing_indexes, prepare_load_indexes
+from pipeline_pulse.warehouse.load_indexes import missing_indexes, prepare_load_indexes
 from tests.fakes.zoho import InMemoryZoho
 from tests.orchestration.factories import CURRENCIES, STAGES, T0, make_deal
 
@@ -41,16 +40,13 @@ def _index_definitions(engine: Engine) -> dict[str, str]:
 
 
 @pytest.fixture
-def engine(sync_engine: Engine) -> Iterator[Engine]:
+def engine(sync_engine: Engine) -> Engine:
     with sync_engine.connect() as connection:
         load_stages(connection, STAGES)
         store_currency_rates(connection, CURRENCIES, date(2025, 1, 1))
         connection.commit()
-    yield sync_engine
-    # The Postgres scratch database is reused by the next test (rows reset, not the schema): never leave it short.
-    with sync_engine.connect() as connection:
-        build_missing_indexes(connection)
-        connection.commit()
+    # A test that leaves indexes missing: the scratch reset restores them (tests/fixtures/db.py).
+    return sync_engine
 
 
 def _zoho() -> InMemoryZoho:
