@@ -51,17 +51,22 @@ async def current_claims(
     request: Request, _declared: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER_SCHEME)]
 ) -> Claims:
     """Verified claims from `Authorization: Bearer <jwt>`; tokens anywhere else (query string, cookies) are ignored."""
-    header = request.headers.get("authorization")
+    token = bearer_token(request.headers.get("authorization"))
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        return verifier.verify(token)
+    except AuthenticationError as exc:
+        raise _unauthorized(str(exc)) from exc
+
+
+def bearer_token(header: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header (401 when there is none)."""
     if not header:
         raise _unauthorized("missing bearer token", error="")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("the Authorization header must be 'Bearer <token>'", error="invalid_request")
-    verifier: TokenVerifier = request.app.state.token_verifier
-    try:
-        return verifier.verify(token.strip())
-    except AuthenticationError as exc:
-        raise _unauthorized(str(exc)) from exc
+    return token.strip()
 
 
 ClaimsDep = Annotated[Claims, Depends(current_claims)]

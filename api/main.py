@@ -15,6 +15,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from api.dashboard_page import install_dashboard
 from api.docs import install_offline_docs
 from api.errors import install_error_handlers
+from api.hit_path import HitPathMiddleware
 from api.log_safety import SafeFormatter
 from api.middleware import DropAll, RequestIdLogFilter, RequestIdMiddleware
 from api.response_cache import CacheConfig, ResponseCache, version_poller
@@ -122,6 +123,8 @@ def create_app(
     install_offline_docs(app)
     install_dashboard(app)
     install_error_handlers(app)
+    if response_cache is not None:  # innermost: the middleware below apply to recalled answers too
+        app.add_middleware(HitPathMiddleware, cache=response_cache, verifier=token_verifier, state=app.state)
     app.add_middleware(GZipMiddleware, minimum_size=1000)
     if settings.cors_origins:
         app.add_middleware(

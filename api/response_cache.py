@@ -3,7 +3,8 @@
 A polling frontend asks the same questions between two syncs, and a metrics request costs ~2 ms of Python
 (routing, dependencies, driver, response models) for < 1 ms of SQL. A hit here costs routing, the
 dependencies (JWT from the verified-token cache, RegionScope, query validation) and a dict lookup: no
-database connection, no query, no response model.
+database connection, no query, no response model. A request repeated byte for byte (api/hit_path.py) skips
+routing and the dependencies too: it is recalled by its request key, mapped to the response key below.
 
 Keys come from ONE function, `response_key`: the route (the request path), the scope key
 (the sorted tuple of the caller's *effective* regions after `region=` narrowing, `None` for all regions, as
@@ -98,11 +99,14 @@ class ResponseCache:
         self.config = config
         self.max_entry_bytes = config.max_bytes // 8
         self._entries: OrderedDict[Hashable, tuple[CachedBody, int]] = OrderedDict()
+        # Requests already answered through `respond`: request key (api/hit_path.py) -> (response key, conditional).
+        self._requests: OrderedDict[Hashable, tuple[Hashable, bool]] = OrderedDict()
+        self.request_paths: set[str] = set()  # the paths of those requests (a cheap first test per request)
         self.bytes = 0
         self.version: int | None = None  # None until the first successful poll, or after a failed one
         self.polled = False
         self.generation = 0
-        self.hits = self.misses = self.evictions = 0
+        self.hits = self.misses = self.evictions = self.recalls = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -140,8 +144,38 @@ class ResponseCache:
             self.evictions += 1
         return True
 
+    def recall(self, request_key: Hashable) -> tuple[CachedBody, bool] | None:
+        """The cached body (and whether it is served conditionally) of a request seen before, if still held."""
+        if self.version is None:
+            return None
+        remembered = self._requests.get(request_key)
+        if remembered is None:
+            return None
+        key, conditional = remembered
+        found = self._entries.get(key)
+        if found is None:  # evicted: the request takes the full path again
+            del self._requests[request_key]
+            return None
+        self._requests.move_to_end(request_key)
+        self._entries.move_to_end(key)
+        self.hits += 1
+        self.recalls += 1
+        return found[0], conditional
+
+    def remember(self, path: str, request_key: Hashable, key: Hashable, conditional: bool, generation: int) -> None:
+        """Map a request answered by `respond` to its response key, unless the cache was cleared meanwhile."""
+        if self.version is None or generation != self.generation:
+            return
+        self._requests[request_key] = (key, conditional)
+        self._requests.move_to_end(request_key)
+        self.request_paths.add(path)
+        while len(self._requests) > self.config.max_entries:
+            self._requests.popitem(last=False)
+
     def clear(self) -> None:
         self._entries.clear()
+        self._requests.clear()
+        self.request_paths.clear()
         self.bytes = 0
         self.generation += 1
 
@@ -213,12 +247,12 @@ async def version_poller(engine: AsyncEngine, cache: ResponseCache | None):  # t
                 await task
 
 
-def render(request: Request, entry: CachedBody, *, conditional: bool) -> Response:
-    """The response for a body, the same for a hit and a miss; `conditional` adds ETag / Cache-Control / 304."""
+def render(entry: CachedBody, *, conditional: bool, if_none_match: str | None) -> Response:
+    """The response for a body, the same for a hit, a miss and a recalled request (api/hit_path.py);
+    `conditional` adds ETag / Cache-Control / 304 (`if_none_match`: the request's If-None-Match header)."""
     if not conditional:
         return Response(content=entry.body, media_type="application/json")
     headers = {"ETag": entry.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization"}
-    if_none_match = request.headers.get("if-none-match")
     if if_none_match:
         candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
         if entry.etag in candidates or "*" in candidates:
@@ -227,6 +261,15 @@ def render(request: Request, entry: CachedBody, *, conditional: bool) -> Respons
 
 
 Builder = Callable[[AsyncConnection], Awaitable[bytes]]
+RECALL_SLOT = "pipeline_pulse.recall_slot"  # the ASGI scope entry api/hit_path.py reads back
+
+
+@dataclass(slots=True)
+class RecallSlot:
+    """Set by `respond` for api/hit_path.py: the response key the request was answered under."""
+
+    key: Hashable = None
+    conditional: bool = False
 
 
 async def respond(
@@ -253,4 +296,7 @@ async def respond(
         entry = CachedBody.of(body)
         if cache is not None:
             cache.put(key, entry, generation)
-    return render(request, entry, conditional=conditional)
+    slot: RecallSlot | None = request.scope.get(RECALL_SLOT)
+    if slot is not None and cache is not None:
+        slot.key, slot.conditional = key, conditional
+    return render(entry, conditional=conditional, if_none_match=request.headers.get("if-none-match"))

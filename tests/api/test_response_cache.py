@@ -20,25 +20,11 @@ from pipeline_pulse.services.zoho.records import DeletedDeal
 from pipeline_pulse.warehouse.data_version import read_data_version
 from pipeline_pulse.warehouse.deals import soft_delete_deals
 from pipeline_pulse.warehouse.metrics_mart import refresh_pipeline_metrics
-from tests.fixtures.api import ApiClient, deal_row
+from tests.fixtures.api import CACHED_REQUESTS, ApiClient, deal_row
 
 V1 = "/api/v1"
 FAST = CacheConfig(poll_seconds=0.05)
 QUIET = CacheConfig(poll_seconds=3600)  # read once at startup: no poll in the middle of a measurement
-# Every cached endpoint, with parameters that give a 200 on the reference warehouse.
-CACHED = [
-    ("/metrics/summary", {}),
-    ("/metrics/summary", {"as_of": "2026-03-01", "stale_after_days": 10}),
-    ("/metrics/by-stage", {"deal_status": "all"}),
-    ("/metrics/by-region", {}),
-    ("/metrics/by-owner", {"closing_from": "2026-02-01", "closing_to": "2026-02-15"}),
-    ("/metrics/trend", {"from": "2026-01-31", "to": "2026-02-28", "interval": "day"}),
-    ("/metrics/funnel", {"pipeline": "Standard"}),
-    ("/metrics/movement", {"from": "2026-01-31", "to": "2026-02-28"}),
-    ("/deals", {"page_size": 2, "sort": "amount_home", "cursor": "WyJhbW91bnRfaG9tZSIsMCwiMTAwMC4wMCIsIjEiXQ"}),
-    ("/regions", {}),
-    ("/stages", {}),
-]
 MakeClient = Callable[..., ApiClient]
 
 
@@ -75,7 +61,7 @@ def test_hit_returns_the_miss_bytes_without_the_database(api_client_factory: Mak
     api = api_client_factory(cache=QUIET)
     cache = _cache(api)
     assert cache.active
-    for path, params in CACHED:
+    for path, params in CACHED_REQUESTS:
         miss = api.get(V1 + path, params=params, regions=["APAC", "EMEA"])
         assert miss.status_code == 200, (path, miss.text)
         hits_before = cache.hits
@@ -243,7 +229,7 @@ def test_disabled_cache_gives_the_same_answers_and_sees_every_write(
     cached = api_client_factory(cache=FAST)
     plain = api_client_factory(cache=CacheConfig(poll_seconds=0))
     assert plain.client.app.state.response_cache is None  # type: ignore[attr-defined]
-    for path, params in CACHED:
+    for path, params in CACHED_REQUESTS:
         expected = cached.get(V1 + path, params=params)
         answer = plain.get(V1 + path, params=params)
         assert (answer.status_code, answer.content) == (expected.status_code, expected.content), path
