@@ -23,7 +23,8 @@ generation at which their computation began.
 
 Bounds (per worker process): `API_CACHE_MAX_ENTRIES` (default 4,096) and `API_CACHE_MAX_BYTES` (default
 32 MiB, body + key + a fixed per-entry overhead), least recently used evicted first; a body larger than 1/8 of
-the byte budget is served but not stored.
+the byte budget is served but not stored. Remembered requests (api/hit_path.py): at most
+`API_CACHE_MAX_ENTRIES` more keys, each with a query string of at most 1 KiB.
 """
 
 from __future__ import annotations
