@@ -54,7 +54,12 @@ class HitPathMiddleware:
             recalled = cache.recall(request_key) if request_key is not None else None
             if recalled is not None:
                 entry, conditional = recalled
-                response = render(entry, conditional=conditional, if_none_match=_header(scope, b"if-none-match"))
+                response = render(
+                    entry,
+                    conditional=conditional,
+                    if_none_match=_header(scope, b"if-none-match"),
+                    accept_encoding=_header(scope, b"accept-encoding"),
+                )
                 await response(scope, receive, send)
                 return
         slot = RecallSlot()

@@ -18,7 +18,7 @@ from api.errors import install_error_handlers
 from api.hit_path import HitPathMiddleware
 from api.log_safety import SafeFormatter
 from api.middleware import DropAll, RequestIdLogFilter, RequestIdMiddleware
-from api.response_cache import CacheConfig, ResponseCache, version_poller
+from api.response_cache import GZIP_MINIMUM_BYTES, CacheConfig, ResponseCache, version_poller
 from api.routers import attention, deals, forecast, health, metrics, reference, stage_analytics
 from api.security import TokenVerifier
 from api.strict_query import reject_unknown_query_parameters
@@ -125,7 +125,7 @@ def create_app(
     install_error_handlers(app)
     if response_cache is not None:  # innermost: the middleware below apply to recalled answers too
         app.add_middleware(HitPathMiddleware, cache=response_cache, verifier=token_verifier, state=app.state)
-    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -28,6 +28,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -174,14 +175,16 @@ def start_server(url: str, port: int, workers: int, *, cache: bool = True) -> su
     raise RuntimeError("uvicorn did not become ready")
 
 
+Target = tuple[str, str] | tuple[str, str, dict[str, str]]  # name, path and query, extra request headers
+GZIP = {"Accept-Encoding": "gzip"}
 _LATENCY = re.compile(r"^\s*(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.MULTILINE)
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def run_wrk(name: str, url: str, token: str | None, seconds: int, connections: int) -> Result:
+def run_wrk(name: str, url: str, headers: dict[str, str], seconds: int, connections: int) -> Result:
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    if token:
-        command[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    for header, value in headers.items():
+        command[1:1] = ["-H", f"{header}: {value}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     latencies = {match[0]: float(match[1]) * _UNITS_MS[match[2]] for match in _LATENCY.findall(output)}
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
@@ -216,11 +219,14 @@ def main() -> int:
     token = mint_token(settings, "bench", regions, ttl_seconds=3600)
     base_probe = Probe(args.database_url)
     miss_targets = base_probe.miss_classes()
-    hit_targets = [
+    hit_targets: list[Target] = [
         ("/metrics/summary", "/api/v1/metrics/summary"),
         ("/metrics/by-stage", "/api/v1/metrics/by-stage"),
         ("/metrics/summary cut months", "/api/v1/metrics/summary?closing_from=2026-01-15&closing_to=2026-06-20"),
         ("/deals", "/api/v1/deals?page_size=50"),
+        # What a browser sends: the body compressed (the dashboard's requests).
+        ("/metrics/by-stage, gzip", "/api/v1/metrics/by-stage", GZIP),
+        ("/deals, gzip", "/api/v1/deals?page_size=50", GZIP),
     ]
     load_before = os.getloadavg()[0]
     print(
@@ -242,20 +248,24 @@ def main() -> int:
 
 
 def measure(
-    args: argparse.Namespace, targets: list[tuple[str, str]], token: str, *, cache: bool, connections: int
+    args: argparse.Namespace, targets: Sequence[Target], token: str, *, cache: bool, connections: int
 ) -> list[Result]:
     port = free_port()
     server = start_server(args.database_url, port, args.workers, cache=cache)
     base = f"http://127.0.0.1:{port}"
-    plan = [("/health", f"{base}/health", None), *((name, base + path, token) for name, path in targets)]
+    auth = {"Authorization": f"Bearer {token}"}
+    plan = [("/health", f"{base}/health", {})]
+    plan += [(name, base + path, {**auth, **extra}) for name, path, *more in targets for extra in (more or [{}])]
     try:
-        for name, url, bearer in plan:  # every answer must be a 200 before it is timed
-            response = httpx.get(url, headers={"Authorization": f"Bearer {bearer}"} if bearer else {}, timeout=60)
+        for name, url, headers in plan:  # every answer must be a 200 (compressed when asked) before it is timed
+            response = httpx.get(url, headers={"Accept-Encoding": "identity", **headers}, timeout=60)
             if response.status_code != 200:
                 raise RuntimeError(f"{name}: {response.status_code} {response.text[:300]}")
-        for _name, url, bearer in plan:  # warm the pool, the statement caches and Postgres' buffers
-            run_wrk("warmup", url, bearer, 1, connections)
-        return [run_wrk(name, url, bearer, args.seconds, connections) for name, url, bearer in plan]
+            if response.headers.get("content-encoding", "identity") != headers.get("Accept-Encoding", "identity"):
+                raise RuntimeError(f"{name}: content-encoding {response.headers.get('content-encoding')}")
+        for _name, url, headers in plan:  # warm the pool, the statement caches and Postgres' buffers
+            run_wrk("warmup", url, headers, 1, connections)
+        return [run_wrk(name, url, headers, args.seconds, connections) for name, url, headers in plan]
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -5,15 +5,23 @@ API behaves the same with it disabled."""
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event, insert, text
+from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
-from api.response_cache import CacheConfig, CachedBody, ResponseCache, scope_key
+from api.caching import CACHE_CONTROL
+from api.response_cache import GZIP_MINIMUM_BYTES, CacheConfig, CachedBody, ResponseCache, render, scope_key
 from api.scope import RegionScope
 from pipeline_pulse.models import Deal, WarehouseDataVersion
 from pipeline_pulse.services.zoho.records import DeletedDeal
@@ -183,7 +191,8 @@ def test_bounded_entries_and_bytes_evict_least_recently_used() -> None:
     for index in range(20):
         small.put(index, body, small.generation)
         assert small.bytes <= small.config.max_bytes
-    assert len(small) == (8 * 1400) // (1000 + len(body.etag) + 256)
+    assert body.size == 1000 + len(body.gzipped or b"") + len(body.etag) + 256  # the compressed copy counts
+    assert len(small) == (8 * 1400) // body.size
     assert small.evictions > 0
     # A computation that began before a clear does not store its answer; an unknown version bypasses.
     generation = small.generation
@@ -260,3 +269,38 @@ def test_unreadable_version_bypasses_the_cache(api_client_factory: MakeClient, s
     _wait_for(lambda: cache.active, timeout=120)
     assert api.get(f"{V1}/regions").status_code == 200
     assert len(cache) == 1
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_compressed_answers_are_what_the_gzip_middleware_gives(conditional: bool) -> None:
+    """A cached answer carries its compressed form; served, it has the headers the app's GZipMiddleware gives
+    a plain response (which passes responses with a Content-Encoding through)."""
+    bodies = {
+        "small": b'{"a": 1}',
+        "large": json.dumps([{"id": str(n), "stage": "Qualification"} for n in range(300)]).encode(),
+    }
+    headers = {"ETag": '"e"', "Cache-Control": CACHE_CONTROL, "Vary": "Authorization"} if conditional else None
+
+    async def plain(request: Request) -> Response:
+        return Response(bodies[request.path_params["size"]], media_type="application/json", headers=headers)
+
+    async def cached(request: Request) -> Response:
+        entry = CachedBody.of(bodies[request.path_params["size"]])
+        return render(
+            entry, conditional=conditional, if_none_match=None, accept_encoding=request.headers.get("accept-encoding")
+        )
+
+    app = Starlette(routes=[Route("/plain/{size}", plain), Route("/cached/{size}", cached)])
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    with TestClient(app) as client:
+        for size in bodies:
+            for encoding in ("gzip", "identity", "gzip, deflate, br"):
+                expected = client.get(f"/plain/{size}", headers={"Accept-Encoding": encoding})
+                answer = client.get(f"/cached/{size}", headers={"Accept-Encoding": encoding})
+                assert answer.content == expected.content == bodies[size]  # decoded by httpx
+                for header in ("content-type", "content-encoding", "vary", "cache-control"):
+                    assert answer.headers.get(header) == expected.headers.get(header), (size, encoding, header)
+                if answer.headers.get("content-encoding") == "gzip":
+                    assert int(answer.headers["content-length"]) < len(bodies[size]) / 4
+                else:
+                    assert int(answer.headers["content-length"]) == len(bodies[size])
