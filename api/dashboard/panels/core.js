@@ -150,6 +150,7 @@
       body.replaceChildren(controls, ctx.element("div", { className: "chart" }, canvas), list, drill);
       body.dataset.start = movement.start;
       body.dataset.end = movement.end;
+      body.dataset.range = `${fromInput.value}/${toInput.value}`; // which request the figures answer
       ctx.chart(canvas, {
         type: "bar",
         data: {
