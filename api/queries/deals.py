@@ -202,8 +202,11 @@ async def list_deals(connection: AsyncConnection, scope: RegionScope, params: De
     items = rows[: params.page_size]
     next_cursor = _cursor_at(params.sort, items[-1]).encode() if len(rows) > params.page_size else None
     health = await health_of(connection, [row.id for row in items if row.deal_status == "open"])
+    fields = rows[0]._fields if rows else ()  # zip over the fields: a third of the cost of {**row._mapping}
     return DealPage(
-        items=_DEAL_LIST.validate_python([{**row._mapping, "health": health.get(row.id)} for row in items]),
+        items=_DEAL_LIST.validate_python(
+            [dict(zip(fields, row, strict=True), health=health.get(row.id)) for row in items]
+        ),
         page_size=params.page_size,
         has_more=next_cursor is not None,
         next_cursor=next_cursor,

@@ -22,6 +22,7 @@ from api.queries.conditions import FilterColumns, where
 from api.scope import RegionScope
 from pipeline_pulse.insight.health import V_DEAL_HEALTH as H
 from pipeline_pulse.insight.health import V_DEAL_HEALTH_REASONS as R
+from pipeline_pulse.insight.health import health_colour
 from pipeline_pulse.models import DealHealthRule
 
 HEALTH = FilterColumns(
@@ -69,22 +70,26 @@ class HealthValues(TypedDict):
     reasons: list[HealthReasonValues]
 
 
-def _health(status: str, rows: Iterable[Any]) -> HealthValues:
-    reasons: list[HealthReasonValues] = [
-        {
-            "rule": row.reason_rule,
-            "severity": row.reason_severity,
-            "measure": row.reason_measure,
-            "value": round(float(row.reason_value), 2),
-            "comparison": row.reason_comparison,
-            "threshold": float(row.reason_threshold),
-            "description": row.reason_description,
-        }
-        for row in rows
-        if row.reason_rule is not None
-    ]
+def _reasons(rows: Iterable[Any]) -> list[HealthReasonValues]:
+    """A deal's reasons from its rows, whose last columns are the reasons' (`_REASON_COLUMNS` order; read by
+    position: a /deals page has ~100 of them, and a Row's attribute lookup costs 4x its unpacking)."""
+    reasons: list[HealthReasonValues] = []
+    for row in rows:
+        rule, severity, measure, value, comparison, threshold, description = row[-len(_REASON_COLUMNS) :]
+        if rule is not None:
+            reasons.append(
+                {
+                    "rule": rule,
+                    "severity": severity,
+                    "measure": measure,
+                    "value": round(float(value), 2),
+                    "comparison": comparison,
+                    "threshold": float(threshold),
+                    "description": description,
+                }
+            )
     reasons.sort(key=lambda reason: (_SEVERITY_ORDER[reason["severity"]], reason["rule"]))
-    return {"status": status, "reasons": reasons}
+    return reasons
 
 
 def _grouped(rows: Sequence[Any]) -> dict[int, list[Any]]:
@@ -95,23 +100,31 @@ def _grouped(rows: Sequence[Any]) -> dict[int, list[Any]]:
 
 
 @cache
-def _health_statement(postgres: bool) -> Select[Any]:
-    """One statement for any number of deals. On Postgres `deal_id = ANY(:deal_ids)` (one array parameter): an
-    IN list of N parameters is a different prepared statement for every N, each planned anew (the views make
-    planning cost ~25 ms, more than running the query)."""
+def _reasons_statement(postgres: bool) -> Select[Any]:
+    """The broken rules of any number of deals, one statement. On Postgres `deal_id = ANY(:deal_ids)` (one array
+    parameter): an IN list of N parameters is a different prepared statement for every N, each planned anew (the
+    views make planning cost ~25 ms, more than running the query)."""
     ids = bindparam("deal_ids", type_=ARRAY(BigInteger)) if postgres else bindparam("deal_ids", expanding=True)
-    match = H.c.deal_id == any_(ids) if postgres else H.c.deal_id.in_(ids)
-    return _with_reasons(select(H.c.deal_id, H.c.health).where(match))
+    match = R.c.deal_id == any_(ids) if postgres else R.c.deal_id.in_(ids)
+    return select(R.c.deal_id, *(c.label(f"reason_{c.key}") for c in _REASON_COLUMNS)).where(match)
 
 
-async def health_of(connection: AsyncConnection, deal_ids: Iterable[int]) -> dict[int, HealthValues]:
-    """The health of these deals (open live ones; others are absent from the result)."""
-    ids = sorted(set(deal_ids))
+async def health_of(connection: AsyncConnection, open_deal_ids: Iterable[int]) -> dict[int, HealthValues]:
+    """The health of these open deals: the rules each breaks (v_deal_health_reasons) and the colour they give.
+    Not joined to v_deal_health, which evaluates the same reasons again for the colour (twice the statement's
+    cost, half of a /deals page's); the colour is `health_colour` of the reasons, as in that view."""
+    ids = sorted(set(open_deal_ids))
     if not ids:
         return {}
     postgres = connection.dialect.name == "postgresql"
-    rows = (await connection.execute(_health_statement(postgres), {"deal_ids": ids})).all()
-    return {deal_id: _health(group[0].health, group) for deal_id, group in _grouped(rows).items()}
+    by_deal: dict[int, list[Any]] = defaultdict(list)
+    for row in (await connection.execute(_reasons_statement(postgres), {"deal_ids": ids})).all():
+        by_deal[row[0]].append(row)
+    health: dict[int, HealthValues] = {}
+    for deal_id in ids:
+        reasons = _reasons(by_deal.get(deal_id, ()))
+        health[deal_id] = {"status": health_colour(reason["severity"] for reason in reasons), "reasons": reasons}
+    return health
 
 
 async def _known_rules(connection: AsyncConnection) -> list[str]:
@@ -148,7 +161,7 @@ async def attention(connection: AsyncConnection, scope: RegionScope, params: Att
             amount_home=group[0].amount_home,
             closing_date=group[0].closing_date,
             amount_at_risk=Decimal(str(group[0].amount_at_risk)).quantize(Decimal("0.01")),
-            health=DealHealth.model_validate(_health(group[0].health, group)),
+            health=DealHealth.model_validate({"status": group[0].health, "reasons": _reasons(group)}),
         )
         for deal_id, group in grouped.items()
     ]

@@ -2,10 +2,12 @@
 0011 from the rules in `deal_health_rules`), described as Core tables, and the counts the Dagster asset reports.
 
 Nothing here evaluates a rule: every reader selects from the views, so the API, analysts and Dagster get the
-same answer (definitions: docs/metrics.md, section 12.3)."""
+same answer (definitions: docs/metrics.md, section 12.3). `health_colour` only names the most severe of the
+rules the view found broken, for readers that take the reasons alone."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -42,6 +44,14 @@ V_DEAL_HEALTH_REASONS = table(
     column("threshold", Numeric(12, 2)),
     column("description", Text),
 )
+
+
+def health_colour(severities: Iterable[str]) -> str:
+    """A deal's health from the severities of the rules it breaks (rows of v_deal_health_reasons): red when one
+    is red, else amber when there is any, else green. The `health` of v_deal_health says the same in SQL;
+    tests/insight/test_health.py holds the two to each other."""
+    found = set(severities)
+    return "red" if "red" in found else "amber" if found else "green"
 
 
 @dataclass(frozen=True, slots=True)
