@@ -7,8 +7,9 @@ One run measures two servers on the same database, one after the other:
    summary with `as_of` + `stale_after_days`; `/deals` in every sort order both ways, deep keyset pages,
    filtered pages) at `--miss-connections` concurrent connections (default 4, what a dashboard opening its
    panels sends). Target: p99 <= 100 ms for every class.
-2. **Cache on**: `/health` and the cacheable endpoints a polling frontend repeats, at `--connections` (16).
-   Target: >= 50% of `/health` throughput at p99 <= 25 ms.
+2. **Cache on**: `/health` and the cacheable endpoints a polling frontend repeats, at `--connections` (16),
+   plain and, as a browser asks, with `Accept-Encoding: gzip`. Target: >= 50% of `/health` throughput at
+   p99 <= 25 ms.
 
     .venv/bin/python -m bench.bench_api                 # load 1,000,000 deals, then both phases
     .venv/bin/python -m bench.bench_api --skip-load     # reuse the loaded database
@@ -225,7 +226,7 @@ def main() -> int:
         ("/metrics/summary cut months", "/api/v1/metrics/summary?closing_from=2026-01-15&closing_to=2026-06-20"),
         ("/deals", "/api/v1/deals?page_size=50"),
         # What a browser sends: the body compressed (the dashboard's requests).
-        ("/metrics/by-stage, gzip", "/api/v1/metrics/by-stage", GZIP),
+        ("/metrics/by-owner, gzip", "/api/v1/metrics/by-owner", GZIP),  # by-stage is below the 1 kB bound
         ("/deals, gzip", "/api/v1/deals?page_size=50", GZIP),
     ]
     load_before = os.getloadavg()[0]
