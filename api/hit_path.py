@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 
-from starlette.datastructures import State
+from starlette.datastructures import Headers, State
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import params
@@ -54,11 +54,12 @@ class HitPathMiddleware:
             recalled = cache.recall(request_key) if request_key is not None else None
             if recalled is not None:
                 entry, conditional = recalled
+                headers = Headers(scope=scope)
                 response = render(
                     entry,
                     conditional=conditional,
-                    if_none_match=_header(scope, b"if-none-match"),
-                    accept_encoding=_header(scope, b"accept-encoding"),
+                    if_none_match=headers.get("if-none-match"),
+                    accept_encoding=headers.get("accept-encoding"),
                 )
                 await response(scope, receive, send)
                 return
@@ -85,17 +86,10 @@ class HitPathMiddleware:
         codes: frozenset[str] | None = getattr(self.state, "region_codes", None)
         if len(query) > MAX_REMEMBERED_QUERY_BYTES or codes is None:
             return None
+        headers = Headers(scope=scope)  # the full path's `request.headers`: the first value of each
         try:
-            claims = self.verifier.verify(bearer_token(_header(scope, b"authorization")))
+            claims = self.verifier.verify(bearer_token(headers.get("authorization")))
             caller_scope = RegionScope.from_claims(claims, codes)
         except (ApiError, AuthenticationError):
             return None
-        return (scope["path"], query, _header(scope, b"accept"), scope_key(caller_scope), params.today_utc())
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    """The first value of a header, as Starlette's `request.headers.get` reads it."""
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None
+        return (scope["path"], query, headers.get("accept"), scope_key(caller_scope), params.today_utc())

@@ -255,8 +255,10 @@ def measure(
     server = start_server(args.database_url, port, args.workers, cache=cache)
     base = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {token}"}
-    plan = [("/health", f"{base}/health", {})]
-    plan += [(name, base + path, {**auth, **extra}) for name, path, *more in targets for extra in (more or [{}])]
+    plan: list[tuple[str, str, dict[str, str]]] = [("/health", f"{base}/health", {})]
+    for target in targets:
+        extra = target[2] if len(target) == 3 else {}
+        plan.append((target[0], base + target[1], {**auth, **extra}))
     try:
         for name, url, headers in plan:  # every answer must be a 200 (compressed when asked) before it is timed
             response = httpx.get(url, headers={"Accept-Encoding": "identity", **headers}, timeout=60)

@@ -117,9 +117,7 @@ async def health_of(connection: AsyncConnection, open_deal_ids: Iterable[int]) -
     if not ids:
         return {}
     postgres = connection.dialect.name == "postgresql"
-    by_deal: dict[int, list[Any]] = defaultdict(list)
-    for row in (await connection.execute(_reasons_statement(postgres), {"deal_ids": ids})).all():
-        by_deal[row[0]].append(row)
+    by_deal = _grouped((await connection.execute(_reasons_statement(postgres), {"deal_ids": ids})).all())
     health: dict[int, HealthValues] = {}
     for deal_id in ids:
         reasons = _reasons(by_deal.get(deal_id, ()))
