@@ -35,6 +35,9 @@ class Deal(Base):
         CheckConstraint("probability IS NULL OR probability BETWEEN 0 AND 100", name="probability_range"),
         CheckConstraint("deal_status IN ('open', 'won', 'lost')", name="deal_status_values"),
         Index("ix_deals_deal_status_region", "deal_status", "region"),
+        # A stage in the scope's regions (/deals?stage=): a stage with few or no deals there is read from here
+        # instead of walking a sort index past every other deal (migration 0021).
+        Index("ix_deals_stage_region", "stage", "region"),
         # Read API (docs/api.md, "Speed"): keyset pages in every sort order walk (column, id) forwards or
         # backwards; the INCLUDE columns let a closing-date range be aggregated (partial months) and the strips
         # of the fresh-deal count (api/queries/staleness.py) be read from the index alone on Postgres.
@@ -132,7 +135,7 @@ class Deal(Base):
     owner_id: Mapped[int | None] = mapped_column(BigInteger, index=True, comment=column_comment("owner_id"))
     owner_name: Mapped[str | None] = mapped_column(String(255), comment=column_comment("owner_name"))
     owner_email: Mapped[str | None] = mapped_column(String(255), comment=column_comment("owner_email"))
-    stage: Mapped[str] = mapped_column(String(120), index=True, comment="Current stage (Zoho Stage).")
+    stage: Mapped[str] = mapped_column(String(120), comment="Current stage (Zoho Stage).")
     pipeline: Mapped[str | None] = mapped_column(String(120), comment=column_comment("pipeline"))
     probability: Mapped[int | None] = mapped_column(Integer, comment=column_comment("probability"))
     forecast_category: Mapped[str | None] = mapped_column(
