@@ -60,18 +60,20 @@ class RegionScope:
         *,
         all_regions: bool,
         regions: list[str] | None = None,
+        literal: bool = False,
     ) -> ColumnElement[bool]:
         """`clause` for a statement built once and reused: the regions come from `bind_params()` at execution
         (or are attached now when `regions` is given).
 
         A statement built with all_regions=False cannot run without the scope's values (missing bind parameter
-        error), so a reused statement can never silently drop the filter.
+        error), so a reused statement can never silently drop the filter. `literal`: the regions are written
+        into the SQL text at execution (see `conditions` in api/queries/conditions.py).
         """
         if all_regions:
             return true()
         if regions is None:
-            return column.in_(bindparam(SCOPE_PARAM, expanding=True))
-        return column.in_(bindparam(SCOPE_PARAM, regions, expanding=True))
+            return column.in_(bindparam(SCOPE_PARAM, expanding=True, literal_execute=literal))
+        return column.in_(bindparam(SCOPE_PARAM, regions, expanding=True, literal_execute=literal))
 
     def bind_params(self) -> dict[str, Any]:
         return {} if self.regions is None else {SCOPE_PARAM: sorted(self.regions)}

@@ -61,7 +61,7 @@ def _page_statement(shape: Shape, sort: DealSort, phase: int, after: bool, postg
     with an id or modified-time sort (day by day, `_by_closing_day`)."""
     column = _SORT_COLUMNS[sort.lstrip("-")]
     descending = sort.startswith("-")
-    where = [conditions(DEALS, shape)]
+    where = [conditions(DEALS, shape, literal_categories=True)]
     if column is Deal.id or phase == 1:
         if column is not Deal.id:
             where.append(column.is_(None))
@@ -125,7 +125,10 @@ def _by_closing_day(shape: Shape, where: list[Any], keys: list[Any], in_order: A
     )
     # The range itself is the days: repeating it in each probe only makes Postgres' generic plan (a reused
     # prepared statement) estimate one row per probe and pick an index it then walks past most of the day.
-    where = [conditions(DEALS, replace(shape, closing_from=False, closing_to=False)), *where[1:]]
+    where = [
+        conditions(DEALS, replace(shape, closing_from=False, closing_to=False), literal_categories=True),
+        *where[1:],
+    ]
     probe = [Deal.closing_date == cast(days.c.day, Date)]
     steps: Any = days
     if not shape.all_regions and keys[0] is Deal.modified_time:
@@ -133,7 +136,9 @@ def _by_closing_day(shape: Shape, where: list[Any], keys: list[Any], in_order: A
         # token): probe (region, day) instead, from ix_deals_live_region_closing_date_modified_time_id, so
         # each probe reads only deals in scope. The scope's regions are known codes (RegionScope.from_claims).
         regions = (
-            select(Region.code).where(RegionScope.bound_clause(Region.code, all_regions=False)).subquery("scope_codes")
+            select(Region.code)
+            .where(RegionScope.bound_clause(Region.code, all_regions=False, literal=True))
+            .subquery("scope_codes")
         )
         probe.append(Deal.region == regions.c.code)
         steps = days.join(regions, true())
