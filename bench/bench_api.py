@@ -346,7 +346,9 @@ class Probe:
             ("by-stage cut months", f"{m}/by-stage?{cut}&deal_status=all"),
             ("by-stage cut months, pipeline", f"{m}/by-stage?{cut}&pipeline=Standard"),
             ("by-region cut months", f"{m}/by-region?{cut}"),
-            ("by-owner cut months", f"{m}/by-owner?{cut}&deal_status=won"),
+            ("by-owner cut months", f"{m}/by-owner?{cut}"),
+            ("by-owner cut months, all statuses", f"{m}/by-owner?{cut}&deal_status=all"),
+            ("by-owner cut months, won (none in scope)", f"{m}/by-owner?{cut}&deal_status=won"),
             ("by-owner whole months, stage", f"{m}/by-owner?{whole}&stage=Negotiation"),
         ]
         for field in ("id", "amount_home", "closing_date", "modified_time"):
@@ -363,6 +365,9 @@ class Probe:
                 "/api/v1/deals?deal_status=open&stage=Negotiation&sort=-amount_home",
             ),
             ("deals cut months, sort=modified_time", f"/api/v1/deals?{cut}&sort=modified_time"),
+            # The token's regions hold only open deals (LOAD_DEALS): filters that match none of them.
+            ("deals stage=Closed Won (none in scope)", "/api/v1/deals?stage=Closed%20Won"),
+            ("deals won, sort=closing_date (none in scope)", "/api/v1/deals?deal_status=won&sort=closing_date"),
         ]
         return classes
 
