@@ -35,6 +35,11 @@ def _ratio(numerator: Decimal | int, denominator: Decimal | int) -> float | None
     return round(float(numerator) / float(denominator), 6) if denominator else None
 
 
+def _signed(part: PartShape, measure: Any) -> Any:
+    """A part's measure, negated when the plan subtracts the part (days of a whole month outside the range)."""
+    return -measure if part.subtracted else measure
+
+
 def _summary_part(part: PartShape) -> Select[Any]:
     """Per status: count, amount, weighted amount, cycle days (sum, deals), and the mart's stale count and
     refresh time (NULL / 0 from `deals`, whose stale count is never taken from here)."""
@@ -43,11 +48,11 @@ def _summary_part(part: PartShape) -> Select[Any]:
     return (
         select(
             source.columns.deal_status.label("s"),
-            source.deal_count.label("c"),
-            source.amount.label("a"),
-            source.weighted.label("w"),
-            source.cycle_days_sum.label("cs"),
-            source.cycle_deal_count.label("cn"),
+            _signed(part, source.deal_count).label("c"),
+            _signed(part, source.amount).label("a"),
+            _signed(part, source.weighted).label("w"),
+            _signed(part, source.cycle_days_sum).label("cs"),
+            _signed(part, source.cycle_deal_count).label("cn"),
             (func.coalesce(func.sum(Mart.stale_count), 0) if mart else literal(0)).label("st"),
             (func.max(Mart.refreshed_at) if mart else null()).label("rf"),
         )
@@ -143,9 +148,9 @@ def _grouped_part(part: PartShape, keys: tuple[str, ...]) -> Select[Any]:
     return (
         select(
             *(getattr(source.columns, key).label(key) for key in keys),
-            source.deal_count.label("deal_count"),
-            source.amount.label("amount"),
-            source.weighted.label("weighted"),
+            _signed(part, source.deal_count).label("deal_count"),
+            _signed(part, source.amount).label("amount"),
+            _signed(part, source.weighted).label("weighted"),
         )
         .where(part_conditions(part))
         .group_by(*(getattr(source.columns, key) for key in keys))
@@ -162,6 +167,7 @@ def _grouped(parts: tuple[PartShape, ...], keys: tuple[str, ...]) -> Any:
             func.sum(both.c.weighted).label("weighted"),
         )
         .group_by(*(both.c[key] for key in keys))
+        .having(func.sum(both.c.deal_count) > 0)  # a group whose deals all lie in subtracted days is not in range
         .subquery()
     )
 

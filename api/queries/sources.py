@@ -3,12 +3,14 @@ owner is asked for, the indexed `deals` table) for the days of a partial month a
 
 The mart (`pipeline_metrics`) holds live deals grouped by region, pipeline, stage, owner, status and closing
 month, so it answers any combination of region / owner / pipeline / stage / status filters, and closing-date
-ranges made of whole months. A range like 2026-02-10..2026-06-20 is split into 02-10..02-28 (days),
-03-01..05-31 (mart) and 06-01..06-20 (days): the measures are sums, so the parts add up exactly. The days come
-from `pipeline_metrics_daily` (live deals by region, pipeline, stage, status and closing day: at most two
-months of days, tens of rows each, however many deals), unless the answer needs the owner (an owner filter or
-the by-owner breakdown): then from `deals`, bounded by one owner's deals (ix_deals_live_owner_closing_date) or
-by two months of deals (ix_deals_live_closing_date_id, index-only on Postgres). All sources expose the same
+ranges made of whole months. A range that cuts a month at either end takes each cut month from the smaller
+side of its cut: 2026-02-10..2026-06-20 is 02-10..02-28 (days, added), 03-01..06-30 (mart) and 06-21..06-30
+(days, subtracted). The measures are sums, so the signed parts add up exactly, and each day part is at most
+about half a month. The days come from `pipeline_metrics_daily` (live deals by region, pipeline, stage, status
+and closing day: tens of rows a day, however many deals), unless the answer needs the owner (an owner filter
+or the by-owner breakdown): then from `deals`, bounded by one owner's deals (ix_deals_live_owner_closing_date)
+or by the scope's deals of those days (ix_deals_live_status_region_closing_date, index-only on Postgres, over
+all statuses too: `DEALS_FACTS`). All sources expose the same
 measures, so the query code is written once; their conditions come from the one compiler
 (api/queries/conditions.py).
 """
@@ -25,7 +27,7 @@ from sqlalchemy import ColumnElement, FromClause, func
 
 from api.filters import DealFilters
 from api.queries.conditions import (
-    DEALS,
+    DEALS_FACTS,
     MART,
     MART_DAILY,
     FilterColumns,
@@ -85,7 +87,7 @@ def deals_source(dialect_name: str) -> FactSource:
     return FactSource(
         name="deals",
         table=Deal.__table__,
-        columns=DEALS,
+        columns=DEALS_FACTS,
         deal_count=func.count(),
         amount=func.coalesce(func.sum(Deal.amount_home), 0),
         weighted=func.coalesce(func.sum(Deal.weighted_amount_home), 0),
@@ -96,11 +98,13 @@ def deals_source(dialect_name: str) -> FactSource:
 
 @dataclass(frozen=True, slots=True)
 class PartShape:
-    """One part of a plan, as far as statement caching cares: its source, condition shape and bind prefix."""
+    """One part of a plan, as far as statement caching cares: its source, condition shape and bind prefix.
+    `subtracted`: its measures count negatively (days of a whole month that lie outside the closing range)."""
 
     source: FactSource
     shape: Shape
     prefix: str
+    subtracted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,24 +132,36 @@ def _month_end(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
-def _closing_parts(filters: DealFilters) -> list[tuple[str, date | None, date | None]]:
-    """(source name, closing_from, closing_to) pieces covering the filter's closing range exactly; "days" pieces
-    are answered at day grain (plan() picks the table)."""
+def _closing_parts(filters: DealFilters) -> list[tuple[str, date | None, date | None, bool]]:
+    """(source name, closing_from, closing_to, subtracted) pieces whose signed sum is exactly the filter's closing
+    range; "days" pieces are answered at day grain (plan() picks the table). A cut month at either end is
+    answered from whichever side of the cut has fewer days: the days inside the range, added, or the whole
+    month from the mart minus the days outside it. Day pieces are so at most about half a month each."""
     start, end = filters.closing_from, filters.closing_to
     if filters.month_aligned:
-        return [("mart", start, end)]
+        return [("mart", start, end, False)]
     if start is not None and end is not None and (start.year, start.month) == (end.year, end.month):
-        return [("days", start, end)]  # inside one month: its days are the whole range
-    parts: list[tuple[str, date | None, date | None]] = []
+        return [("days", start, end, False)]  # inside one month: its days are the whole range
+    parts: list[tuple[str, date | None, date | None, bool]] = []
     middle_start, middle_end = start, end
     if start is not None and start.day != 1:
-        parts.append(("days", start, _month_end(start)))
-        middle_start = _month_end(start) + timedelta(days=1)
+        first = start.replace(day=1)
+        if (start - first).days < (_month_end(start) - start).days + 1:  # fewer days before the cut
+            parts.append(("days", first, start - timedelta(days=1), True))
+            middle_start = first
+        else:
+            parts.append(("days", start, _month_end(start), False))
+            middle_start = _month_end(start) + timedelta(days=1)
     if end is not None and end != _month_end(end):
-        parts.append(("days", end.replace(day=1), end))
-        middle_end = end.replace(day=1) - timedelta(days=1)
+        last = _month_end(end)
+        if (last - end).days < end.day:  # fewer days after the cut
+            parts.append(("days", end + timedelta(days=1), last, True))
+            middle_end = last
+        else:
+            parts.append(("days", end.replace(day=1), end, False))
+            middle_end = end.replace(day=1) - timedelta(days=1)
     if middle_start is None or middle_end is None or middle_start <= middle_end:
-        parts.insert(0, ("mart", middle_start, middle_end))  # first: its column types lead the UNION
+        parts.insert(0, ("mart", middle_start, middle_end, False))  # first: its column types lead the UNION
     return parts
 
 
@@ -162,12 +178,12 @@ def plan(
     days = deals_source(dialect_name) if needs_owner or filters.owner_id is not None else daily_source()
     parts: list[PartShape] = []
     values: dict[str, Any] = {}
-    for index, (name, start, end) in enumerate(_closing_parts(filters)):
+    for index, (name, start, end, subtracted) in enumerate(_closing_parts(filters)):
         source = mart_source() if name == "mart" else days
         prefix = f"p{index}_"
         piece = filters.model_copy(update={"closing_from": start, "closing_to": end})
         shape, piece_values = compile_filters(source.columns, scope, piece, deal_status, prefix)
-        parts.append(PartShape(source, shape, prefix))
+        parts.append(PartShape(source, shape, prefix, subtracted))
         values.update(piece_values)
     return Plan(tuple(parts), values)
 
