@@ -11,7 +11,7 @@ different filter values take different prefixes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, and_, bindparam
 from api.filters import DealFilters
 from api.scope import SCOPE_PARAM, RegionScope
 from pipeline_pulse.models import (
+    DEAL_STATUSES,
     Deal,
     DealSnapshot,
     OpenDealFreshness,
@@ -35,7 +36,9 @@ StatusArg = str | None  # "open" / "won" / "lost"; None or "all" for no status c
 @dataclass(frozen=True, eq=False)  # identity equality: one instance per table, a key of statement caches
 class FilterColumns:
     """Where one table keeps the filtered facts. `closing_is_month`: `closing` holds the first day of the
-    closing month (the mart), so only whole-month ranges can be answered from it (`DealFilters.month_aligned`)."""
+    closing month (the mart), so only whole-month ranges can be answered from it (`DealFilters.month_aligned`).
+    `every_status`: with no status filter the condition names every status (a tautology under the table's
+    CHECK), so an index led by status, then region, reads only the scope's regions over all statuses."""
 
     name: str
     region: Any
@@ -46,6 +49,7 @@ class FilterColumns:
     closing: Any
     closing_is_month: bool = False
     base: tuple[ColumnElement[bool], ...] = ()
+    every_status: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +157,9 @@ def conditions(
         clauses.append(columns.stage == param("stage", category=True))
     if shape.deal_status:
         clauses.append(columns.deal_status == param("deal_status", category=True))
+    elif columns.every_status:
+        every = bindparam(prefix + "every_status", list(columns.every_status), expanding=True, literal_execute=True)
+        clauses.append(columns.deal_status.in_(every))
     return and_(*clauses)
 
 
@@ -178,6 +185,10 @@ DEALS = FilterColumns(
     closing=Deal.closing_date,
     base=(Deal.deleted_at.is_(None),),
 )
+# Aggregates over `deals` (the cut days of by-owner figures and owner filters, api/queries/sources.py): over all
+# statuses they read ix_deals_live_status_region_closing_date for the scope's regions only, not every region's
+# deals from the closing-date index (2.6x fewer entries for two of five regions).
+DEALS_FACTS = replace(DEALS, every_status=DEAL_STATUSES)
 MART = FilterColumns(
     name="mart",
     region=PipelineMetric.region,
