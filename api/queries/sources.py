@@ -5,12 +5,12 @@ The mart (`pipeline_metrics`) holds live deals grouped by region, pipeline, stag
 month, so it answers any combination of region / owner / pipeline / stage / status filters, and closing-date
 ranges made of whole months. A range that cuts a month at either end takes each cut month from the smaller
 side of its cut: 2026-02-10..2026-06-20 is 02-10..02-28 (days, added), 03-01..06-30 (mart) and 06-21..06-30
-(days, subtracted). The measures are sums, so the signed parts add up exactly, and each day part is at most
-about half a month. The days come from `pipeline_metrics_daily` (live deals by region, pipeline, stage, status
-and closing day: tens of rows a day, however many deals), unless the answer needs the owner (an owner filter
-or the by-owner breakdown): then from `deals`, bounded by one owner's deals (ix_deals_live_owner_closing_date)
-or by the scope's deals of those days (ix_deals_live_status_region_closing_date, index-only on Postgres, over
-all statuses too: `DEALS_FACTS`). All sources expose the same
+(days, subtracted). The measures are sums, so the signed parts add up exactly. The days come from
+`pipeline_metrics_daily` (live deals by region, pipeline, stage, status and closing day: tens of rows a day,
+however many deals), unless the answer needs the owner (an owner filter or the by-owner breakdown): then from
+`deals`, the days inside the range only (see plan()), bounded by one owner's deals
+(ix_deals_live_owner_closing_date) or by the scope's deals of those days (ix_deals_live_status_region_closing_date,
+index-only on Postgres, over all statuses too: `DEALS_FACTS`). All sources expose the same
 measures, so the query code is written once; their conditions come from the one compiler
 (api/queries/conditions.py).
 """
@@ -132,11 +132,12 @@ def _month_end(day: date) -> date:
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
-def _closing_parts(filters: DealFilters) -> list[tuple[str, date | None, date | None, bool]]:
+def _closing_parts(filters: DealFilters, subtract: bool) -> list[tuple[str, date | None, date | None, bool]]:
     """(source name, closing_from, closing_to, subtracted) pieces whose signed sum is exactly the filter's closing
-    range; "days" pieces are answered at day grain (plan() picks the table). A cut month at either end is
-    answered from whichever side of the cut has fewer days: the days inside the range, added, or the whole
-    month from the mart minus the days outside it. Day pieces are so at most about half a month each."""
+    range; "days" pieces are answered at day grain (plan() picks the table). With `subtract`, a cut month at
+    either end is answered from whichever side of the cut has fewer days: the days inside the range, added, or
+    the whole month from the mart minus the days outside it (day pieces at most about half a month each);
+    without, from the days inside the range."""
     start, end = filters.closing_from, filters.closing_to
     if filters.month_aligned:
         return [("mart", start, end, False)]
@@ -146,7 +147,7 @@ def _closing_parts(filters: DealFilters) -> list[tuple[str, date | None, date | 
     middle_start, middle_end = start, end
     if start is not None and start.day != 1:
         first = start.replace(day=1)
-        if (start - first).days < (_month_end(start) - start).days + 1:  # fewer days before the cut
+        if subtract and (start - first).days < (_month_end(start) - start).days + 1:  # fewer days before
             parts.append(("days", first, start - timedelta(days=1), True))
             middle_start = first
         else:
@@ -154,7 +155,7 @@ def _closing_parts(filters: DealFilters) -> list[tuple[str, date | None, date | 
             middle_start = _month_end(start) + timedelta(days=1)
     if end is not None and end != _month_end(end):
         last = _month_end(end)
-        if (last - end).days < end.day:  # fewer days after the cut
+        if subtract and (last - end).days < end.day:  # fewer days after the cut
             parts.append(("days", end + timedelta(days=1), last, True))
             middle_end = last
         else:
@@ -178,7 +179,11 @@ def plan(
     days = deals_source(dialect_name) if needs_owner or filters.owner_id is not None else daily_source()
     parts: list[PartShape] = []
     values: dict[str, Any] = {}
-    for index, (name, start, end, subtracted) in enumerate(_closing_parts(filters)):
+    # Subtract only the day mart's days: it is written in the same transaction as the mart, so a month minus
+    # its days is exact at every instant. `deals` runs ahead of the mart between a sync's deals load and its
+    # mart build: subtracting its days could make a figure negative; adding them can at worst miss a deal.
+    subtract = days is daily_source()
+    for index, (name, start, end, subtracted) in enumerate(_closing_parts(filters, subtract)):
         source = mart_source() if name == "mart" else days
         prefix = f"p{index}_"
         piece = filters.model_copy(update={"closing_from": start, "closing_to": end})
