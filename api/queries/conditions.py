@@ -128,8 +128,8 @@ def conditions(
     of `deals` (migration 0021). As bind parameters, a prepared statement reused past five executions gets a
     generic plan costed for an average value: a combination with no deal in scope (stage=Closed Won for a
     region with only open deals) then walks a sort index past every deal (1-3 s at 1M). The values are
-    validated members of closed sets, quoted by the dialect; the set of combinations, and so of prepared
-    statements, is small."""
+    validated members of closed sets, quoted by the dialect. Each new combination is one more prepared
+    statement (planned once, ~1 ms; asyncpg keeps the last 100 per connection)."""
 
     def param(field: str, category: bool = False) -> Any:
         name = prefix + field
