@@ -35,9 +35,10 @@ class Deal(Base):
         CheckConstraint("probability IS NULL OR probability BETWEEN 0 AND 100", name="probability_range"),
         CheckConstraint("deal_status IN ('open', 'won', 'lost')", name="deal_status_values"),
         Index("ix_deals_deal_status_region", "deal_status", "region"),
-        # A stage in the scope's regions (/deals?stage=): a stage with few or no deals there is read from here
-        # instead of walking a sort index past every other deal (migration 0021).
+        # A stage or a pipeline in the scope's regions (/deals?stage=, ?pipeline=): one with few or no deals
+        # there is read from here instead of walking a sort index past every other deal (migrations 0021, 0022).
         Index("ix_deals_stage_region", "stage", "region"),
+        Index("ix_deals_pipeline_region", "pipeline", "region"),
         # Read API (docs/api.md, "Speed"): keyset pages in every sort order walk (column, id) forwards or
         # backwards; the INCLUDE columns let a closing-date range be aggregated (partial months) and the strips
         # of the fresh-deal count (api/queries/staleness.py) be read from the index alone on Postgres.

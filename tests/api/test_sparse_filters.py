@@ -53,8 +53,8 @@ def test_category_values_of_reused_statements_never_mix(seeded_api: ApiClient) -
 
 
 def _bulk_load(engine: Engine) -> None:
-    """BULK open deals in APAC (Standard pipeline, two open stages) and as many won ones in EMEA: in APAC, no
-    deal is Closed Won or won; the planner must know, not assume the columns independent."""
+    """BULK open deals in APAC (Standard pipeline, two open stages) and as many won Enterprise ones in EMEA: in
+    APAC, no deal is Closed Won, won or Enterprise; the planner must know, not assume the columns independent."""
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -68,7 +68,7 @@ def _bulk_load(engine: Engine) -> None:
                        TIMESTAMPTZ '2025-06-01' + g * INTERVAL '2 minutes', 'APAC', CAST('{}' AS json), now(), now()
                 FROM generate_series(1, :n) AS g
                 UNION ALL
-                SELECT 9500000 + g, 'Won ' || g, 200, 'Closed Won', 'Standard', 100, 'won', 100, 'USD', 1, 100, 100,
+                SELECT 9500000 + g, 'Won ' || g, 200, 'Closed Won', 'Enterprise', 100, 'won', 100, 'USD', 1, 100, 100,
                        DATE '2026-01-01' + (g % 300), TIMESTAMPTZ '2025-06-01' + g * INTERVAL '1 minute',
                        TIMESTAMPTZ '2025-06-01' + g * INTERVAL '2 minutes', 'EMEA', CAST('{}' AS json), now(), now()
                 FROM generate_series(1, :n) AS g
@@ -113,6 +113,8 @@ def _explain_page(engine: Engine, regions: list[str], query: dict[str, Any]) -> 
         {"stage": "Closed Won", "sort": "closing_date"},
         {"deal_status": "won", "sort": "-amount_home"},
         {"deal_status": "open", "stage": "Closed Won", "sort": "modified_time"},
+        {"pipeline": "Enterprise"},  # no index led by the pipeline before migration 0022
+        {"pipeline": "Enterprise", "sort": "closing_date"},
     ],
 )
 def test_a_combination_without_deals_in_scope_reads_an_index(fresh_postgres_url: str, query: dict[str, Any]) -> None:
