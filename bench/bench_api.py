@@ -53,26 +53,39 @@ STAGES = [
     ("Closed Won", 4, 100, "Closed Won", "won"),
     ("Closed Lost", 5, 0, "Closed Lost", "lost"),
 ]
-# Last modified 0-199 days after creation, never in the future (spread, not piled up on the load day).
-# Ids are Zoho-sized (19 digits, beyond 2^53). Owners belong to one region each (owner % 5), as in a real org; stage mix: 40% Qualification, 20% Proposal,
-# 10% Negotiation, 20% won, 10% lost; amounts 100..100,099; created over ~2 years, closing 0-120 days later.
+# Every column draws its own pseudo-random number from the deal's g (hashint8extended(g, seed): deterministic),
+# so region, stage, pipeline and dates are independent, as in a real CRM, except where an org correlates them:
+# owners belong to one region each; the Enterprise pipeline (a third of its deals) is sold in the Americas only,
+# so an APAC + EMEA token sees none of it. Ids are Zoho-sized (19 digits, beyond 2^53); 200 owners; stage mix:
+# 40% Qualification, 20% Proposal, 10% Negotiation, 20% won, 10% lost; amounts 100..100,099; created over
+# ~2 years at any second of the day, closing 0-119 days later, last modified 0-199 days after creation and never
+# in the future.
 LOAD_DEALS = """
+CREATE TEMPORARY TABLE bench_draws AS
+SELECT g, (abs(hashint8extended(g, 1)) %% 200 + 1)::int AS o, abs(hashint8extended(g, 2)) %% 10 AS si10,
+       abs(hashint8extended(g, 3)) %% 100000 + 100 AS amount_draw, abs(hashint8extended(g, 4)) %% 700 AS created_day,
+       abs(hashint8extended(g, 5)) %% 86400 AS created_second, abs(hashint8extended(g, 6)) %% 120 AS closing_days,
+       abs(hashint8extended(g, 7)) %% 200 AS modified_days, abs(hashint8extended(g, 8)) %% 3 AS pipeline_draw
+FROM generate_series(1::bigint, %(n)s) AS g;
 INSERT INTO deals (id, deal_name, owner_id, owner_name, stage, pipeline, probability, forecast_type, deal_status,
                    amount, currency, exchange_rate, amount_home, weighted_amount_home, closing_date, created_time,
                    modified_time, region, raw, first_seen_at, last_synced_at)
-SELECT 4876876000000000000 + g, 'Deal ' || g, 4876876000000100000 + o, 'Owner ' || o, st.stage, CASE WHEN g %% 3 = 0 THEN 'Enterprise' ELSE 'Standard' END,
+SELECT 4876876000000000000 + g, 'Deal ' || g, 4876876000000100000 + o, 'Owner ' || o, st.stage,
+       CASE WHEN region = 'Americas' AND pipeline_draw = 0 THEN 'Enterprise' ELSE 'Standard' END,
        st.prob, st.ftype, st.status, amt, 'USD', 1, amt, round(amt * st.prob / 100, 2),
-       (created + ((g * 13) %% 120) * interval '1 day')::date, created,
-       created + ((g * 17) %% GREATEST(1, LEAST(200, (now()::date - created::date)))) * interval '1 day',
-       (ARRAY['APAC', 'EMEA', 'Americas', 'India', 'Unassigned'])[o %% 5 + 1], '{}'::jsonb, now(), now()
-FROM generate_series(1::bigint, %(n)s) AS g
-CROSS JOIN LATERAL (SELECT (g * 7919) %% 200 + 1 AS o, ((g * 37) %% 100000 + 100)::numeric(20, 2) AS amt,
-                           timestamptz '2025-01-01 00:00+00' + (g %% 700) * interval '1 day'
-                             + (g %% 86400) * interval '1 second' AS created,
-                           (ARRAY[1, 1, 1, 1, 2, 2, 3, 4, 4, 5])[g %% 10 + 1] AS si) AS v
+       (created + closing_days * interval '1 day')::date, created,
+       created + (modified_days %% GREATEST(1, LEAST(200, (now()::date - created::date)))) * interval '1 day',
+       region, '{}'::jsonb, now(), now()
+FROM bench_draws
+CROSS JOIN LATERAL (SELECT amount_draw::numeric(20, 2) AS amt,
+                           timestamptz '2025-01-01 00:00+00' + created_day * interval '1 day'
+                             + created_second * interval '1 second' AS created,
+                           (ARRAY['APAC', 'EMEA', 'Americas', 'India', 'Unassigned'])[o %% 5 + 1] AS region,
+                           (ARRAY[1, 1, 1, 1, 2, 2, 3, 4, 4, 5])[si10 + 1] AS si) AS v
 JOIN (VALUES (1, 'Qualification', 10, 'Open', 'open'), (2, 'Proposal', 50, 'Open', 'open'),
              (3, 'Negotiation', 80, 'Open', 'open'), (4, 'Closed Won', 100, 'Closed Won', 'won'),
-             (5, 'Closed Lost', 0, 'Closed Lost', 'lost')) AS st(idx, stage, prob, ftype, status) ON st.idx = v.si
+             (5, 'Closed Lost', 0, 'Closed Lost', 'lost')) AS st(idx, stage, prob, ftype, status) ON st.idx = v.si;
+DROP TABLE bench_draws;
 """
 
 
@@ -333,7 +346,7 @@ class Probe:
             ("summary whole months", f"{m}/summary?{whole}"),
             ("summary cut months", f"{m}/summary?{cut}"),
             ("summary cut months, owner", f"{m}/summary?{cut}&owner_id={owner}"),
-            ("summary cut months, pipeline + stage", f"{m}/summary?{cut}&pipeline=Enterprise&stage=Proposal"),
+            ("summary cut months, pipeline + stage", f"{m}/summary?{cut}&pipeline=Standard&stage=Proposal"),
             ("summary cut months, region=EMEA", f"{m}/summary?{cut}&region=EMEA"),
             ("summary within one month", f"{m}/summary?closing_from=2026-03-03&closing_to=2026-03-27"),
             ("summary as_of today, stale 14 d", f"{m}/summary?as_of={datetime.now(UTC).date()}&stale_after_days=14"),
@@ -348,7 +361,8 @@ class Probe:
             ("by-region cut months", f"{m}/by-region?{cut}"),
             ("by-owner cut months", f"{m}/by-owner?{cut}"),
             ("by-owner cut months, all statuses", f"{m}/by-owner?{cut}&deal_status=all"),
-            ("by-owner cut months, won (none in scope)", f"{m}/by-owner?{cut}&deal_status=won"),
+            ("by-owner cut months, won", f"{m}/by-owner?{cut}&deal_status=won"),
+            ("by-owner cut months, Enterprise (none in scope)", f"{m}/by-owner?{cut}&pipeline=Enterprise"),
             ("by-owner whole months, stage", f"{m}/by-owner?{whole}&stage=Negotiation"),
         ]
         for field in ("id", "amount_home", "closing_date", "modified_time"):
@@ -365,9 +379,14 @@ class Probe:
                 "/api/v1/deals?deal_status=open&stage=Negotiation&sort=-amount_home",
             ),
             ("deals cut months, sort=modified_time", f"/api/v1/deals?{cut}&sort=modified_time"),
-            # The token's regions hold only open deals (LOAD_DEALS): filters that match none of them.
-            ("deals stage=Closed Won (none in scope)", "/api/v1/deals?stage=Closed%20Won"),
-            ("deals won, sort=closing_date (none in scope)", "/api/v1/deals?deal_status=won&sort=closing_date"),
+            ("deals stage=Closed Won", "/api/v1/deals?stage=Closed%20Won"),
+            ("deals won, sort=closing_date", "/api/v1/deals?deal_status=won&sort=closing_date"),
+            # Only the Americas sell the Enterprise pipeline (LOAD_DEALS): filters that match none of the token's deals.
+            ("deals Enterprise (none in scope)", "/api/v1/deals?pipeline=Enterprise"),
+            (
+                "deals Enterprise, sort=closing_date (none in scope)",
+                "/api/v1/deals?pipeline=Enterprise&sort=closing_date",
+            ),
         ]
         return classes
 
