@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     Date,
     DateTime,
     Integer,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
+    literal,
     literal_column,
     select,
     true,
@@ -84,7 +86,7 @@ def _page_statement(shape: Shape, sort: DealSort, phase: int, after: bool, postg
     if postgres and shape.owner_id and column is not Deal.closing_date:
         page = _owner_first(where, keys, in_order, limit)
     elif postgres and (shape.closing_from or shape.closing_to) and column in (Deal.id, Deal.modified_time):
-        page = _by_closing_day(shape, where, keys, in_order, limit)
+        page = _by_closing_day(shape, where, keys, in_order, limit, descending)
     else:
         return select(*_DEAL_COLUMNS).where(*where).order_by(*in_order(keys)).limit(limit)
     page_keys = [page.c.sort_value, page.c.id] if len(keys) == 2 else [page.c.id]
@@ -100,13 +102,23 @@ def _owner_first(where: list[Any], keys: list[Any], in_order: Any, limit: Any) -
     return select(matching.c.id, matching.c.sort_value).order_by(*in_order(ordered)).limit(limit).subquery("page")
 
 
-def _by_closing_day(shape: Shape, where: list[Any], keys: list[Any], in_order: Any, limit: Any) -> Any:
+def _by_closing_day(
+    shape: Shape, where: list[Any], keys: list[Any], in_order: Any, limit: Any, descending: bool
+) -> Any:
     """A closing range sorted by id or modified time: closing date and those columns are correlated (old deals
     close early), so walking the sort index reads every deal outside the range first (269k entries for
-    closing_from=2026-01-15, 1 s). Instead, for each day of the range, the first `limit` rows in order from
-    (closing_date, <sort>, id) (ix_deals_live_closing_date_id / ix_deals_live_closing_date_modified_time_id),
-    then the first `limit` of those: about limit x days index entries, wherever the page is (x regions in a
-    restricted scope, for the modified-time sort: the days are probed per region of the scope)."""
+    closing_from=2026-01-15, 1 s). Instead the range is read as one ordered stream per day (per region of a
+    restricted scope, for the modified-time sort: ix_deals_live_region_closing_date_modified_time_id, else
+    ix_deals_live_closing_date_id / ix_deals_live_closing_date_modified_time_id), in two steps:
+
+    1. every stream's first row; the `limit`-th of those firsts in page order bounds the page (`limit` rows,
+       the firsts, are at or before it), and only the `limit` streams whose first is within it can hold
+       rows of the page;
+    2. from each of those streams, its first `limit` rows up to the bound; then the first `limit` of all.
+
+    Index entries read: one per stream plus at most limit x limit (about a page when the streams interleave),
+    instead of a page from every stream. The id sort probes days, not (region, day): under a region scope it
+    also reads the other regions' deals that come before a day's first in scope."""
     live = Deal.deleted_at.is_(None)
     first = (
         bindparam("f_closing_from", type_=Date)
@@ -129,7 +141,7 @@ def _by_closing_day(shape: Shape, where: list[Any], keys: list[Any], in_order: A
         conditions(DEALS, replace(shape, closing_from=False, closing_to=False), literal_categories=True),
         *where[1:],
     ]
-    probe = [Deal.closing_date == cast(days.c.day, Date)]
+    stream_keys: list[Any] = [days.c.day]
     steps: Any = days
     if not shape.all_regions and keys[0] is Deal.modified_time:
         # A region scope discards the other regions' deals of each day (most of them for a one-region
@@ -140,24 +152,60 @@ def _by_closing_day(shape: Shape, where: list[Any], keys: list[Any], in_order: A
             .where(RegionScope.bound_clause(Region.code, all_regions=False, literal=True))
             .subquery("scope_codes")
         )
-        probe.append(Deal.region == regions.c.code)
+        stream_keys.append(regions.c.code)
         steps = days.join(regions, true())
-    per_day = (
-        select(Deal.id, keys[0].label("sort_value"))
-        .where(*where, *probe)
-        .order_by(*in_order(keys))
-        .limit(limit)
-        .lateral("per_day")
-    )
-    ordered = [per_day.c.sort_value, per_day.c.id] if len(keys) == 2 else [per_day.c.id]
-    return (
-        select(per_day.c.id, per_day.c.sort_value)
+
+    def stream_head(stream: list[Any], rows: Any, name: str, *bound: ColumnElement[bool]) -> Any:
+        """The first `rows` rows in order of the stream (day[, region]) given by `stream`'s columns."""
+        probe = [Deal.closing_date == cast(stream[0], Date), *(Deal.region == code for code in stream[1:])]
+        head = select(Deal.id, keys[0].label("sort_value")).where(*where, *probe, *bound)
+        return head.order_by(*in_order(keys)).limit(rows).lateral(name)
+
+    first_of = stream_head(stream_keys, 1, "stream_first")
+    firsts = (
+        select(*(key.label(f"k{n}") for n, key in enumerate(stream_keys)), first_of.c.id, first_of.c.sort_value)
         .select_from(steps)
-        .join(per_day, true())
+        .join(first_of, true())
+        .cte("firsts")
+    )
+    within = _within_bound(firsts, len(keys) == 2, in_order, limit, descending)
+    streams = select(*(firsts.c[f"k{n}"] for n in range(len(stream_keys)))).where(
+        within(firsts.c.sort_value, firsts.c.id)
+    )
+    streams_in_bound = streams.subquery("streams")
+    per_stream = stream_head(list(streams_in_bound.c), limit, "per_stream", within(keys[0], Deal.id))
+    ordered = [per_stream.c.sort_value, per_stream.c.id] if len(keys) == 2 else [per_stream.c.id]
+    return (
+        select(per_stream.c.id, per_stream.c.sort_value)
+        .select_from(streams_in_bound)
+        .join(per_stream, true())
         .order_by(*in_order(ordered))
         .limit(limit)
         .subquery("page")
     )
+
+
+_ID_BEYOND = {False: 2**63 - 1, True: -(2**63)}  # past every bigint id, ascending / descending
+
+
+def _within_bound(firsts: Any, valued: bool, in_order: Any, limit: Any, descending: bool) -> Any:
+    """A condition builder: (sort value, id) at or before the `limit`-th of the streams' first rows in page order
+    (always true when fewer streams have rows). The bound is read once (InitPlans); against an index's columns
+    the comparison is part of the index condition."""
+    ordered = [firsts.c.sort_value, firsts.c.id] if valued else [firsts.c.id]
+    nth = select(firsts.c.sort_value, firsts.c.id).order_by(*in_order(ordered)).offset(limit - 1).limit(1)
+    bound = nth.cte("page_bound")  # one row (or none), read by each comparison below
+    bound_id = func.coalesce(select(bound.c.id).scalar_subquery(), literal(_ID_BEYOND[descending], BigInteger))
+    beyond = literal_column("'-infinity'" if descending else "'infinity'", type_=firsts.c.sort_value.type)
+    bound_value = func.coalesce(select(bound.c.sort_value).scalar_subquery(), beyond)
+
+    def within(value: Any, row_id: Any) -> ColumnElement[bool]:
+        if not valued:
+            return row_id >= bound_id if descending else row_id <= bound_id
+        position, mark = tuple_(value, row_id), tuple_(bound_value, bound_id)
+        return position >= mark if descending else position <= mark
+
+    return within
 
 
 _DEAL_LIST = TypeAdapter(list[DealOut])
