@@ -89,8 +89,13 @@ def _page_statement(shape: Shape, sort: DealSort, phase: int, after: bool, postg
         page = _by_closing_day(shape, where, keys, in_order, limit, descending)
     else:
         return select(*_DEAL_COLUMNS).where(*where).order_by(*in_order(keys)).limit(limit)
-    page_keys = [page.c.sort_value, page.c.id] if len(keys) == 2 else [page.c.id]
+    page_keys = _order_columns(page, len(keys) == 2)
     return select(*_DEAL_COLUMNS).join(page, page.c.id == Deal.id).order_by(*in_order(page_keys))
+
+
+def _order_columns(rows: Any, valued: bool) -> list[Any]:
+    """The page order's columns of a subquery of (id, sort_value) rows: (sort value, id), or id alone."""
+    return [rows.c.sort_value, rows.c.id] if valued else [rows.c.id]
 
 
 def _owner_first(where: list[Any], keys: list[Any], in_order: Any, limit: Any) -> Any:
@@ -98,7 +103,7 @@ def _owner_first(where: list[Any], keys: list[Any], in_order: Any, limit: Any) -
     sort key and filter column), then sort. Walking a sort index instead discards the other owners' deals,
     ~200 for each one kept. MATERIALIZED keeps Postgres from folding the CTE back into that walk."""
     matching = select(Deal.id, keys[0].label("sort_value")).where(*where).cte("owner_deals").prefix_with("MATERIALIZED")
-    ordered = [matching.c.sort_value, matching.c.id] if len(keys) == 2 else [matching.c.id]
+    ordered = _order_columns(matching, len(keys) == 2)
     return select(matching.c.id, matching.c.sort_value).order_by(*in_order(ordered)).limit(limit).subquery("page")
 
 
@@ -169,12 +174,13 @@ def _by_closing_day(
         .cte("firsts")
     )
     within = _within_bound(firsts, len(keys) == 2, in_order, limit, descending)
-    streams = select(*(firsts.c[f"k{n}"] for n in range(len(stream_keys)))).where(
-        within(firsts.c.sort_value, firsts.c.id)
+    streams_in_bound = (
+        select(*(firsts.c[f"k{n}"] for n in range(len(stream_keys))))
+        .where(within(firsts.c.sort_value, firsts.c.id))
+        .subquery("streams")
     )
-    streams_in_bound = streams.subquery("streams")
     per_stream = stream_head(list(streams_in_bound.c), limit, "per_stream", within(keys[0], Deal.id))
-    ordered = [per_stream.c.sort_value, per_stream.c.id] if len(keys) == 2 else [per_stream.c.id]
+    ordered = _order_columns(per_stream, len(keys) == 2)
     return (
         select(per_stream.c.id, per_stream.c.sort_value)
         .select_from(streams_in_bound)
@@ -192,7 +198,7 @@ def _within_bound(firsts: Any, valued: bool, in_order: Any, limit: Any, descendi
     """A condition builder: (sort value, id) at or before the `limit`-th of the streams' first rows in page order
     (always true when fewer streams have rows). The bound is read once (InitPlans); against an index's columns
     the comparison is part of the index condition."""
-    ordered = [firsts.c.sort_value, firsts.c.id] if valued else [firsts.c.id]
+    ordered = _order_columns(firsts, valued)
     nth = select(firsts.c.sort_value, firsts.c.id).order_by(*in_order(ordered)).offset(limit - 1).limit(1)
     bound = nth.cte("page_bound")  # one row (or none), read by each comparison below
     bound_id = func.coalesce(select(bound.c.id).scalar_subquery(), literal(_ID_BEYOND[descending], BigInteger))
